@@ -1,0 +1,2 @@
+// @alphadrop/bbalpha: in progress (see the issue tracker).
+export {};

@@ -1,0 +1,145 @@
+// Reverse mode by tape. While a gradient is being taken, every primitive whose inputs
+// depend on a watched tensor is recorded with the tensors its VJP rule asks to save
+// (rules-vjp.ts). The backward pass walks the tape in reverse and *accumulates* each
+// input's cotangent (g += vjp), zeroing nowhere but at the start: the micrograd contract.
+// Backward ops are ordinary primitives, so they are themselves recorded on any enclosing
+// tape: grad of grad works.
+
+import { ShapeError, StateError, DTypeError } from './errors.js';
+import { isFloat } from './dtype.js';
+import type { Prim, PrimParams } from './prims.js';
+import { vjpRules, type SavedValues } from './rules-vjp.js';
+import { fmtShape } from './shape.js';
+import type { Tensor } from './tensor.js';
+import { tidy } from './memory.js';
+import { add, onesLike, zerosLike } from './ops.js';
+
+interface TapeEntry {
+  prim: Prim;
+  params: PrimParams[Prim];
+  inputIds: number[];
+  needs: boolean[];
+  saved: SavedValues;
+  outputId: number;
+}
+
+class Tape {
+  readonly watched = new Set<number>();
+  readonly entries: TapeEntry[] = [];
+}
+
+const tapes: Tape[] = [];
+let noGradDepth = 0;
+
+/** Called by engine.apply after every primitive. */
+export function record<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P], out: Tensor): void {
+  if (tapes.length === 0 || noGradDepth > 0 || !isFloat(out.dtype)) return;
+  for (const tape of tapes) {
+    const needs = inputs.map((t) => isFloat(t.dtype) && tape.watched.has(t.id));
+    if (!needs.some(Boolean)) continue;
+    const rule = vjpRules[prim];
+    const saved: SavedValues = {
+      x: inputs.map((t, i) => (rule.saves.inputs === 'all' || (rule.saves.inputs as readonly number[]).includes(i) ? t : undefined)),
+      y: rule.saves.output ? out : undefined,
+      shapes: inputs.map((t) => t.shape),
+      dtypes: inputs.map((t) => t.dtype),
+    };
+    tape.entries.push({ prim, params, inputIds: inputs.map((t) => t.id), needs, saved, outputId: out.id });
+    tape.watched.add(out.id);
+  }
+}
+
+/** Runs fn without recording gradients (inference, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  noGradDepth++;
+  try {
+    return fn();
+  } finally {
+    noGradDepth--;
+  }
+}
+
+function backward(tape: Tape, y: Tensor, dy: Tensor): Map<number, Tensor> {
+  const grads = new Map<number, Tensor>([[y.id, dy]]);
+  for (let e = tape.entries.length - 1; e >= 0; e--) {
+    const entry = tape.entries[e]!;
+    const g = grads.get(entry.outputId);
+    if (g === undefined) continue;
+    const rule = vjpRules[entry.prim] as (typeof vjpRules)[Prim];
+    const inGrads = (rule.vjp as (g: Tensor, s: SavedValues, p: unknown, needs: boolean[]) => (Tensor | null)[])(
+      g,
+      entry.saved,
+      entry.params,
+      entry.needs,
+    );
+    entry.needs.forEach((need, i) => {
+      const gi = inGrads[i];
+      if (!need || gi === null || gi === undefined) return;
+      const id = entry.inputIds[i]!;
+      const prev = grads.get(id);
+      grads.set(id, prev === undefined ? gi : add(prev, gi));
+    });
+  }
+  return grads;
+}
+
+export interface ValueAndGrads {
+  value: Tensor;
+  grads: Tensor[];
+}
+
+/**
+ * Evaluates fn() and the gradients of its (scalar, float) result with respect to `wrt`.
+ * Intermediates are disposed on return; value and grads are the caller's to dispose.
+ * Pass `dy` for a non-scalar result (the vector in the vector-Jacobian product).
+ */
+export function valueAndGradsOf(fn: () => Tensor, wrt: readonly Tensor[], dy?: Tensor): ValueAndGrads {
+  for (const t of wrt)
+    if (!isFloat(t.dtype)) throw new DTypeError('valueAndGrad', 'float tensors to differentiate with respect to', t.dtype);
+  const run = (): ValueAndGrads => {
+    const tape = new Tape();
+    for (const t of wrt) tape.watched.add(t.id);
+    tapes.push(tape);
+    let y: Tensor;
+    try {
+      y = fn();
+    } finally {
+      tapes.pop();
+    }
+    if (!isFloat(y.dtype)) throw new DTypeError('valueAndGrad', 'a float result', y.dtype);
+    if (dy === undefined && y.size !== 1)
+      throw new ShapeError('valueAndGrad', 'a scalar result (or an explicit dy)', fmtShape(y.shape));
+    if (dy !== undefined && (dy.shape.length !== y.shape.length || dy.shape.some((d, i) => d !== y.shape[i])))
+      throw new ShapeError('valueAndGrad', `dy of the result's shape ${fmtShape(y.shape)}`, fmtShape(dy.shape));
+    const grads = backward(tape, y, dy ?? onesLike(y));
+    return { value: y, grads: wrt.map((t) => grads.get(t.id) ?? zerosLike(t)) };
+  };
+  // Inside an enclosing gradient, the enclosing tape holds references to our
+  // intermediates: leave them to the enclosing scope instead of disposing them here.
+  if (tapes.length > 0) return run();
+  return tidy(() => {
+    const r = run();
+    return { value: r.value, grads: r.grads };
+  }) as ValueAndGrads;
+}
+
+/** JAX-style: valueAndGrad(f)(...xs) → { value, grads } with one gradient per argument. */
+export function valueAndGrad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => ValueAndGrads {
+  return (...xs) => valueAndGradsOf(() => f(...xs), xs);
+}
+
+/** JAX-style: grad(f)(...xs) → one gradient per argument (the value is disposed). */
+export function grad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => Tensor[] {
+  return (...xs) => {
+    const { value, grads } = valueAndGradsOf(() => f(...xs), xs);
+    if (tapes.length === 0) value.dispose();
+    return grads;
+  };
+}
+
+/** Throws if a rule is asked for a value it did not save (a bug in the rule table). */
+export function savedInput(s: SavedValues, i: number, prim: string): Tensor {
+  const t = s.x[i];
+  if (t === undefined) throw new StateError(`vjp of ${prim}`, `input ${i} saved by the rule`, 'an unsaved input');
+  return t;
+}

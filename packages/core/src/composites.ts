@@ -1,0 +1,69 @@
+// Composite functions, built only from primitives (so their gradients come for free from
+// the primitive VJPs). Fused kernels may later replace some of them, and must match them.
+
+import { DTypeError, ShapeError } from './errors.js';
+import * as op from './ops.js';
+import { fmtShape } from './shape.js';
+import type { Tensor } from './tensor.js';
+
+/** log Σ exp(x) over `axis`, stabilised by the (gradient-free) maximum. */
+export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
+  const m = op.max(x, axis, true);
+  // The max is a constant shift: its gradient contributions cancel, but stopping it keeps
+  // the tape small and the tie-splitting of max out of the picture.
+  const mc = stopGradient(m);
+  const s = op.log(op.sum(op.exp(op.sub(x, mc)), axis, true));
+  const r = op.add(s, mc);
+  return keepDims ? r : op.reshape(r, r.shape.filter((_, i) => i !== normalize(axis, x.rank)));
+}
+
+function normalize(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** x − logsumexp(x): never log(softmax(x)), which underflows to −∞. */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return op.sub(x, logsumexp(x, axis, true));
+}
+
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return op.exp(logSoftmax(x, axis));
+}
+
+/** A copy that the tape treats as a constant. */
+export function stopGradient(x: Tensor): Tensor {
+  return noGradCopy(x);
+}
+import { noGrad } from './autodiff.js';
+function noGradCopy(x: Tensor): Tensor {
+  return noGrad(() => op.reshape(x, [...x.shape]));
+}
+
+/**
+ * Mean cross-entropy of logits [..., C] against integer labels [...] (i32) or
+ * probabilities [..., C] (soft labels).
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  const C = logits.shape[logits.rank - 1]!;
+  const lp = logSoftmax(logits, -1);
+  let target: Tensor;
+  if (labels.dtype === 'i32') {
+    if (labels.rank !== logits.rank - 1 || labels.shape.some((d, i) => d !== logits.shape[i]))
+      throw new ShapeError('crossEntropy', `labels of shape ${fmtShape(logits.shape.slice(0, -1))}`, fmtShape(labels.shape));
+    target = op.oneHot(labels, C, logits.dtype);
+  } else {
+    if (labels.dtype !== logits.dtype) throw new DTypeError('crossEntropy', `i32 labels or ${logits.dtype} probabilities`, labels.dtype);
+    if (labels.rank !== logits.rank || labels.shape.some((d, i) => d !== logits.shape[i]))
+      throw new ShapeError('crossEntropy', `probabilities of shape ${fmtShape(logits.shape)}`, fmtShape(labels.shape));
+    target = labels;
+  }
+  return op.neg(op.mean(op.sum(op.mul(target, lp), -1)));
+}
+
+/** Mean squared error over all elements. */
+export function mse(prediction: Tensor, target: Tensor): Tensor {
+  if (prediction.rank !== target.rank || prediction.shape.some((d, i) => d !== target.shape[i]))
+    throw new ShapeError('mse', `target of the prediction's shape ${fmtShape(prediction.shape)}`, fmtShape(target.shape));
+  const d = op.sub(prediction, target);
+  return op.mean(op.mul(d, d));
+}

@@ -1,0 +1,370 @@
+// The CPU oracle: a naive, obviously-correct implementation of every primitive, written
+// for clarity (index arithmetic, no blocking) and computing in float64 JS numbers. Every
+// other implementation (the fast CPU backend, the WGSL kernels) is tested against it.
+
+import type { Operand, OutSpec } from '../backend.js';
+import { allocHost, type HostArray } from '../dtype.js';
+import { ValueError } from '../errors.js';
+import { Prim, type PrimParams, type UnaryPrim, type BinaryPrim } from '../prims.js';
+import { bitsToUniform, philoxFill } from '../random/philox.js';
+import { sizeOf, stridesOf, type Shape } from '../shape.js';
+import { binaryFns, compareFns, unaryFns } from './scalar-fns.js';
+
+export type CpuOperand = Operand<HostArray>;
+export type CpuKernel<P extends Prim> = (inputs: readonly CpuOperand[], params: PrimParams[P], out: OutSpec) => HostArray;
+
+/** Multi-index of flat position i in `shape`. */
+function unravel(i: number, shape: Shape): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  return idx;
+}
+
+/** Flat offset into `shape` of an output multi-index under broadcasting (size-1 dims pinned to 0). */
+function broadcastOffset(outIdx: readonly number[], shape: Shape): number {
+  const lead = outIdx.length - shape.length;
+  const strides = stridesOf(shape);
+  let off = 0;
+  for (let d = 0; d < shape.length; d++) off += (shape[d] === 1 ? 0 : outIdx[d + lead]!) * strides[d]!;
+  return off;
+}
+
+const unary =
+  (prim: UnaryPrim): CpuKernel<UnaryPrim> =>
+  ([x], _p, out) => {
+    const r = allocHost(out.dtype, x!.storage.length);
+    const f = unaryFns[prim];
+    for (let i = 0; i < r.length; i++) r[i] = f(x!.storage[i]!);
+    return r;
+  };
+
+const binary =
+  (prim: BinaryPrim): CpuKernel<BinaryPrim> =>
+  ([a, b], _p, out) => {
+    const r = allocHost(out.dtype, sizeOf(out.shape));
+    const f = binaryFns[prim];
+    for (let i = 0; i < r.length; i++) {
+      const idx = unravel(i, out.shape);
+      r[i] = f(a!.storage[broadcastOffset(idx, a!.shape)]!, b!.storage[broadcastOffset(idx, b!.shape)]!);
+    }
+    return r;
+  };
+
+function reduce(x: CpuOperand, axes: readonly number[], out: OutSpec, init: number, step: (acc: number, v: number) => number): HostArray {
+  const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const acc = new Float64Array(sizeOf(keptShape)).fill(init);
+  for (let i = 0; i < x.storage.length; i++) {
+    const idx = unravel(i, x.shape);
+    const o = broadcastOffset(idx, keptShape);
+    acc[o] = step(acc[o]!, x.storage[i]!);
+  }
+  const r = allocHost(out.dtype, acc.length);
+  for (let i = 0; i < acc.length; i++) r[i] = acc[i]!;
+  return r;
+}
+
+function matmulRef([a, b]: readonly CpuOperand[], { transA, transB }: PrimParams[Prim.Matmul], out: OutSpec): HostArray {
+  const r = allocHost(out.dtype, sizeOf(out.shape));
+  const M = out.shape[out.shape.length - 2]!;
+  const N = out.shape[out.shape.length - 1]!;
+  const K = transA ? a!.shape[a!.shape.length - 2]! : a!.shape[a!.shape.length - 1]!;
+  const batchShape = out.shape.slice(0, -2);
+  const aBatch = a!.shape.slice(0, -2);
+  const bBatch = b!.shape.slice(0, -2);
+  const aMat = a!.shape[a!.shape.length - 2]! * a!.shape[a!.shape.length - 1]!;
+  const bMat = b!.shape[b!.shape.length - 2]! * b!.shape[b!.shape.length - 1]!;
+  const batches = sizeOf(batchShape);
+  for (let bi = 0; bi < batches; bi++) {
+    const bIdx = unravel(bi, batchShape);
+    const aOff = broadcastOffset(bIdx, aBatch) * aMat;
+    const bOff = broadcastOffset(bIdx, bBatch) * bMat;
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const av = a!.storage[aOff + (transA ? k * M + i : i * K + k)]!;
+          const bv = b!.storage[bOff + (transB ? j * K + k : k * N + j)]!;
+          s += av * bv;
+        }
+        r[bi * M * N + i * N + j] = s;
+      }
+  }
+  return r;
+}
+
+/** Visits every (output position, filter tap, input position) triple of a convolution. */
+function forEachConvTap(
+  xShape: Shape,
+  wShape: Shape,
+  yShape: Shape,
+  g: PrimParams[Prim.Conv2d],
+  visit: (xi: number, wi: number, yi: number) => void,
+): void {
+  const [N, C, H, W] = xShape as [number, number, number, number];
+  const [O, , KH, KW] = wShape as [number, number, number, number];
+  const [, , HO, WO] = yShape as [number, number, number, number];
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++)
+      for (let oh = 0; oh < HO; oh++)
+        for (let ow = 0; ow < WO; ow++)
+          for (let c = 0; c < C; c++)
+            for (let kh = 0; kh < KH; kh++)
+              for (let kw = 0; kw < KW; kw++) {
+                const ih = oh * g.stride[0] - g.padding[0] + kh * g.dilation[0];
+                const iw = ow * g.stride[1] - g.padding[1] + kw * g.dilation[1];
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                visit(((n * C + c) * H + ih) * W + iw, ((o * C + c) * KH + kh) * KW + kw, ((n * O + o) * HO + oh) * WO + ow);
+              }
+}
+
+function outShapeOfConv(x: Shape, w: Shape, g: PrimParams[Prim.Conv2d]): number[] {
+  const ho = Math.floor((x[2]! + 2 * g.padding[0] - g.dilation[0] * (w[2]! - 1) - 1) / g.stride[0]) + 1;
+  const wo = Math.floor((x[3]! + 2 * g.padding[1] - g.dilation[1] * (w[3]! - 1) - 1) / g.stride[1]) + 1;
+  return [x[0]!, w[0]!, ho, wo];
+}
+
+/** For each pooling output, the flat input index of its first maximum (-1 if the window is all padding). */
+export function poolArgmax(x: CpuOperand, g: PrimParams[Prim.MaxPool2d], outShape: Shape): Int32Array {
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [, , HO, WO] = outShape as [number, number, number, number];
+  const arg = new Int32Array(N * C * HO * WO).fill(-1);
+  for (let nc = 0; nc < N * C; nc++)
+    for (let oh = 0; oh < HO; oh++)
+      for (let ow = 0; ow < WO; ow++) {
+        let best = -Infinity;
+        let at = -1;
+        for (let kh = 0; kh < g.kernel[0]; kh++)
+          for (let kw = 0; kw < g.kernel[1]; kw++) {
+            const ih = oh * g.stride[0] - g.padding[0] + kh;
+            const iw = ow * g.stride[1] - g.padding[1] + kw;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            const i = (nc * H + ih) * W + iw;
+            const v = x.storage[i]!;
+            if (at < 0 || v > best) {
+              best = v;
+              at = i;
+            }
+          }
+        arg[(nc * HO + oh) * WO + ow] = at;
+      }
+  return arg;
+}
+
+function checkIndices(where: string, idx: HostArray, bound: number): void {
+  for (let i = 0; i < idx.length; i++) {
+    const v = idx[i]!;
+    if (v < 0 || v >= bound) throw new ValueError(where, `indices in [0, ${bound})`, String(v), `at flat position ${i}`);
+  }
+}
+
+export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
+  [Prim.Neg]: unary(Prim.Neg),
+  [Prim.Exp]: unary(Prim.Exp),
+  [Prim.Log]: unary(Prim.Log),
+  [Prim.Log1p]: unary(Prim.Log1p),
+  [Prim.Sqrt]: unary(Prim.Sqrt),
+  [Prim.Abs]: unary(Prim.Abs),
+  [Prim.Sign]: unary(Prim.Sign),
+  [Prim.Floor]: unary(Prim.Floor),
+  [Prim.Relu]: unary(Prim.Relu),
+  [Prim.Sigmoid]: unary(Prim.Sigmoid),
+  [Prim.Tanh]: unary(Prim.Tanh),
+  [Prim.Reciprocal]: unary(Prim.Reciprocal),
+  [Prim.Sin]: unary(Prim.Sin),
+  [Prim.Cos]: unary(Prim.Cos),
+  [Prim.Add]: binary(Prim.Add),
+  [Prim.Sub]: binary(Prim.Sub),
+  [Prim.Mul]: binary(Prim.Mul),
+  [Prim.Div]: binary(Prim.Div),
+  [Prim.Pow]: binary(Prim.Pow),
+  [Prim.Maximum]: binary(Prim.Maximum),
+  [Prim.Minimum]: binary(Prim.Minimum),
+  [Prim.Compare]: ([a, b], { op }, out) => {
+    const r = allocHost('bool', sizeOf(out.shape));
+    const f = compareFns[op];
+    for (let i = 0; i < r.length; i++) {
+      const idx = unravel(i, out.shape);
+      r[i] = f(a!.storage[broadcastOffset(idx, a!.shape)]!, b!.storage[broadcastOffset(idx, b!.shape)]!) ? 1 : 0;
+    }
+    return r;
+  },
+  [Prim.Where]: ([c, a, b], _p, out) => {
+    const r = allocHost(out.dtype, sizeOf(out.shape));
+    for (let i = 0; i < r.length; i++) {
+      const idx = unravel(i, out.shape);
+      const pick = c!.storage[broadcastOffset(idx, c!.shape)];
+      r[i] = pick ? a!.storage[broadcastOffset(idx, a!.shape)]! : b!.storage[broadcastOffset(idx, b!.shape)]!;
+    }
+    return r;
+  },
+  [Prim.Sum]: ([x], { axes }, out) => reduce(x!, axes, out, 0, (acc, v) => acc + v),
+  [Prim.Max]: ([x], { axes }, out) =>
+    reduce(x!, axes, out, -Infinity, (acc, v) => (v > acc || Number.isNaN(v) || Number.isNaN(acc) ? (Number.isNaN(acc) ? acc : v) : acc)),
+  [Prim.Argmax]: ([x], { axis }, out) => {
+    const r = allocHost('i32', sizeOf(out.shape));
+    const best = new Float64Array(r.length).fill(-Infinity);
+    const seen = new Uint8Array(r.length);
+    const keptShape = x!.shape.map((d, i) => (i === axis ? 1 : d));
+    for (let i = 0; i < x!.storage.length; i++) {
+      const idx = unravel(i, x!.shape);
+      const o = broadcastOffset(idx, keptShape);
+      const v = x!.storage[i]!;
+      if (!seen[o] || v > best[o]!) {
+        seen[o] = 1;
+        best[o] = v;
+        r[o] = idx[axis]!;
+      }
+    }
+    return r;
+  },
+  [Prim.Matmul]: matmulRef,
+  [Prim.Conv2d]: ([x, w], g, out) => {
+    const r = new Float64Array(sizeOf(out.shape));
+    forEachConvTap(x!.shape, w!.shape, out.shape, g, (xi, wi, yi) => (r[yi]! += x!.storage[xi]! * w!.storage[wi]!));
+    const o = allocHost(out.dtype, r.length);
+    o.set(r);
+    return o;
+  },
+  [Prim.Conv2dInputGrad]: ([dy, w], g, out) => {
+    const r = new Float64Array(sizeOf(out.shape));
+    forEachConvTap(g.inputShape, w!.shape, dy!.shape, g, (xi, wi, yi) => (r[xi]! += dy!.storage[yi]! * w!.storage[wi]!));
+    const o = allocHost(out.dtype, r.length);
+    o.set(r);
+    return o;
+  },
+  [Prim.Conv2dFilterGrad]: ([x, dy], g, out) => {
+    const r = new Float64Array(sizeOf(out.shape));
+    forEachConvTap(x!.shape, g.filterShape, dy!.shape, g, (xi, wi, yi) => (r[wi]! += x!.storage[xi]! * dy!.storage[yi]!));
+    const o = allocHost(out.dtype, r.length);
+    o.set(r);
+    return o;
+  },
+  [Prim.MaxPool2d]: ([x], g, out) => {
+    const arg = poolArgmax(x!, g, out.shape);
+    const r = allocHost(out.dtype, arg.length);
+    for (let i = 0; i < arg.length; i++) r[i] = arg[i]! < 0 ? -Infinity : x!.storage[arg[i]!]!;
+    return r;
+  },
+  [Prim.MaxPool2dGrad]: ([x, dy], g, out) => {
+    const arg = poolArgmax(x!, g, dy!.shape);
+    const r = new Float64Array(sizeOf(out.shape));
+    for (let i = 0; i < arg.length; i++) if (arg[i]! >= 0) r[arg[i]!]! += dy!.storage[i]!;
+    const o = allocHost(out.dtype, r.length);
+    o.set(r);
+    return o;
+  },
+  [Prim.Reshape]: ([x]) => x!.storage.slice(),
+  [Prim.Permute]: ([x], { perm }, out) => {
+    const r = allocHost(out.dtype, x!.storage.length);
+    const inStrides = stridesOf(x!.shape);
+    for (let i = 0; i < r.length; i++) {
+      const idx = unravel(i, out.shape);
+      let off = 0;
+      for (let d = 0; d < perm.length; d++) off += idx[d]! * inStrides[perm[d]!]!;
+      r[i] = x!.storage[off]!;
+    }
+    return r;
+  },
+  [Prim.Expand]: ([x], _p, out) => {
+    const r = allocHost(out.dtype, sizeOf(out.shape));
+    for (let i = 0; i < r.length; i++) r[i] = x!.storage[broadcastOffset(unravel(i, out.shape), x!.shape)]!;
+    return r;
+  },
+  [Prim.Slice]: ([x], { begin }, out) => {
+    const r = allocHost(out.dtype, sizeOf(out.shape));
+    const inStrides = stridesOf(x!.shape);
+    for (let i = 0; i < r.length; i++) {
+      const idx = unravel(i, out.shape);
+      let off = 0;
+      for (let d = 0; d < idx.length; d++) off += (idx[d]! + begin[d]!) * inStrides[d]!;
+      r[i] = x!.storage[off]!;
+    }
+    return r;
+  },
+  [Prim.Pad]: ([x], { pads, value }, out) => {
+    const r = allocHost(out.dtype, sizeOf(out.shape));
+    r.fill(value);
+    const outStrides = stridesOf(out.shape);
+    for (let i = 0; i < x!.storage.length; i++) {
+      const idx = unravel(i, x!.shape);
+      let off = 0;
+      for (let d = 0; d < idx.length; d++) off += (idx[d]! + pads[d]![0]) * outStrides[d]!;
+      r[off] = x!.storage[i]!;
+    }
+    return r;
+  },
+  [Prim.Concat]: (xs, { axis }, out) => {
+    const r = allocHost(out.dtype, sizeOf(out.shape));
+    const outStrides = stridesOf(out.shape);
+    let at = 0;
+    for (const x of xs) {
+      for (let i = 0; i < x.storage.length; i++) {
+        const idx = unravel(i, x.shape);
+        idx[axis]! += at;
+        let off = 0;
+        for (let d = 0; d < idx.length; d++) off += idx[d]! * outStrides[d]!;
+        r[off] = x.storage[i]!;
+      }
+      at += x.shape[axis]!;
+    }
+    return r;
+  },
+  [Prim.Gather]: ([x, idx], { axis }, out) => {
+    checkIndices(Prim.Gather, idx!.storage, x!.shape[axis]!);
+    const r = allocHost(out.dtype, sizeOf(out.shape));
+    const inStrides = stridesOf(x!.shape);
+    const ir = idx!.shape.length;
+    for (let i = 0; i < r.length; i++) {
+      const o = unravel(i, out.shape);
+      const idxFlat = o.slice(axis, axis + ir).reduce((acc, v, d) => acc * idx!.shape[d]! + v, 0);
+      const src = [...o.slice(0, axis), idx!.storage[idxFlat]!, ...o.slice(axis + ir)];
+      r[i] = x!.storage[src.reduce((acc, v, d) => acc + v * inStrides[d]!, 0)]!;
+    }
+    return r;
+  },
+  [Prim.ScatterAdd]: ([upd, idx], { axis, shape }, out) => {
+    checkIndices(Prim.ScatterAdd, idx!.storage, shape[axis]!);
+    const acc = new Float64Array(sizeOf(shape));
+    const outStrides = stridesOf(shape);
+    const ir = idx!.shape.length;
+    for (let i = 0; i < upd!.storage.length; i++) {
+      const u = unravel(i, upd!.shape);
+      const idxFlat = u.slice(axis, axis + ir).reduce((a, v, d) => a * idx!.shape[d]! + v, 0);
+      const dst = [...u.slice(0, axis), idx!.storage[idxFlat]!, ...u.slice(axis + ir)];
+      acc[dst.reduce((a, v, d) => a + v * outStrides[d]!, 0)]! += upd!.storage[i]!;
+    }
+    const r = allocHost(out.dtype, acc.length);
+    for (let i = 0; i < acc.length; i++) r[i] = acc[i]!;
+    return r;
+  },
+  [Prim.OneHot]: ([idx], { depth }, out) => {
+    const r = allocHost(out.dtype, sizeOf(out.shape));
+    for (let i = 0; i < idx!.storage.length; i++) {
+      const v = idx!.storage[i]!;
+      if (v >= 0 && v < depth) r[i * depth + v] = 1; // out-of-range indices give an all-zero row, as in tf.oneHot
+    }
+    return r;
+  },
+  [Prim.Cast]: ([x], { dtype }, out) => {
+    const r = allocHost(out.dtype, x!.storage.length);
+    for (let i = 0; i < r.length; i++) {
+      const v = x!.storage[i]!;
+      // float → int truncates toward zero (typed-array conversion); NaN → 0; → bool is v != 0
+      r[i] = dtype === 'bool' ? (v !== 0 && !Number.isNaN(v) ? 1 : 0) : v;
+    }
+    return r;
+  },
+  [Prim.RandomBits]: (_in, { seed, stream, offset, kind }, out) => {
+    const bits = new Uint32Array(sizeOf(out.shape));
+    philoxFill(bits, seed, stream, offset);
+    if (kind === 'bits') return bits;
+    const r = allocHost(out.dtype, bits.length);
+    for (let i = 0; i < bits.length; i++) r[i] = bitsToUniform(bits[i]!);
+    return r;
+  },
+};
+
+export { outShapeOfConv };

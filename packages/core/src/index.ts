@@ -1,0 +1,38 @@
+// @alphadrop/core: tensors, the primitive set and its rule tables, reverse-mode autodiff,
+// memory scopes, the counter-based RNG and the CPU backends.
+
+import { setDefaultBackendFactory } from './engine.js';
+import { setTensorCheck } from './memory.js';
+import { Tensor } from './tensor.js';
+import { createCpuBackend } from './cpu/backend.js';
+import { fastKernels } from './cpu/fast.js';
+
+setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
+setDefaultBackendFactory(() => createCpuBackend(fastKernels));
+
+export * from './errors.js';
+export * from './dtype.js';
+export * from './shape.js';
+export { Prim, PRIM_ARITY, UNARY_PRIMS, BINARY_PRIMS } from './prims.js';
+export type { PrimParams, CompareOp, Conv2dGeometry, Pool2dGeometry, UnaryPrim, BinaryPrim } from './prims.js';
+export { shapeRules, matmulShape, windowOut, type ShapeRule } from './rules-shape.js';
+export { vjpRules, unbroadcast, type VjpRule, type SavedValues } from './rules-vjp.js';
+export type { Backend, BackendCounters, Operand, OutSpec } from './backend.js';
+export { Tensor, DataHandle } from './tensor.js';
+export { apply, fromHost, setBackend, getBackend } from './engine.js';
+export { tidy, keep, dispose, memory, type MemoryInfo } from './memory.js';
+export { grad, valueAndGrad, valueAndGradsOf, noGrad, type ValueAndGrads } from './autodiff.js';
+export * from './ops.js';
+export * from './composites.js';
+export * from './random/random.js';
+export { philox4x32, philoxFill, threefry2x32, bitsToUniform, keepThreshold, seedKey, mulhi32 } from './random/philox.js';
+export { CpuBackend, createCpuBackend, createReferenceBackend, type CpuKernelTable, type CpuBackendOptions } from './cpu/backend.js';
+export { referenceKernels, type CpuKernel, type CpuOperand } from './cpu/reference.js';
+export { unaryFns, binaryFns, compareFns } from './cpu/scalar-fns.js';
+export { fastKernels } from './cpu/fast.js';
+
+import { createReferenceBackend } from './cpu/backend.js';
+/** Convenience: a fresh CPU backend (fast kernels) or the reference oracle. */
+export function cpuBackend(kind: 'fast' | 'reference' = 'fast'): import('./cpu/backend.js').CpuBackend {
+  return kind === 'fast' ? createCpuBackend(fastKernels) : createReferenceBackend();
+}

@@ -1,0 +1,189 @@
+// The primitive set, defined once. Every op of the engine is one of these members; the
+// rule tables (shape + dtype inference in rules-shape.ts, VJPs in rules-vjp.ts, the CPU
+// oracle in cpu/reference.ts, WGSL in @alphadrop/kernels) are mapped types over this enum,
+// so adding a member without its rules does not compile.
+// Composites (softmax, logsumexp, cross-entropy, mean, ...) live in composites.ts and have
+// no rules of their own: only primitives have derivatives.
+
+import type { DType } from './dtype.js';
+
+export enum Prim {
+  // elementwise unary
+  Neg = 'neg',
+  Exp = 'exp',
+  Log = 'log',
+  Log1p = 'log1p',
+  Sqrt = 'sqrt',
+  Abs = 'abs',
+  Sign = 'sign',
+  Floor = 'floor',
+  Relu = 'relu',
+  Sigmoid = 'sigmoid',
+  Tanh = 'tanh',
+  Reciprocal = 'reciprocal',
+  Sin = 'sin',
+  Cos = 'cos',
+  // elementwise binary, NumPy broadcasting
+  Add = 'add',
+  Sub = 'sub',
+  Mul = 'mul',
+  Div = 'div',
+  Pow = 'pow',
+  Maximum = 'maximum',
+  Minimum = 'minimum',
+  // comparison (-> bool) and selection
+  Compare = 'compare',
+  Where = 'where',
+  // reductions over any axes
+  Sum = 'sum',
+  Max = 'max',
+  Argmax = 'argmax',
+  // linear algebra and convolution
+  Matmul = 'matmul',
+  Conv2d = 'conv2d',
+  Conv2dInputGrad = 'conv2dInputGrad',
+  Conv2dFilterGrad = 'conv2dFilterGrad',
+  MaxPool2d = 'maxPool2d',
+  MaxPool2dGrad = 'maxPool2dGrad',
+  // movement
+  Reshape = 'reshape',
+  Permute = 'permute',
+  Expand = 'expand',
+  Slice = 'slice',
+  Pad = 'pad',
+  Concat = 'concat',
+  Gather = 'gather',
+  ScatterAdd = 'scatterAdd',
+  OneHot = 'oneHot',
+  Cast = 'cast',
+  // randomness (counter-based, see random/philox.ts)
+  RandomBits = 'randomBits',
+}
+
+export type UnaryPrim =
+  | Prim.Neg
+  | Prim.Exp
+  | Prim.Log
+  | Prim.Log1p
+  | Prim.Sqrt
+  | Prim.Abs
+  | Prim.Sign
+  | Prim.Floor
+  | Prim.Relu
+  | Prim.Sigmoid
+  | Prim.Tanh
+  | Prim.Reciprocal
+  | Prim.Sin
+  | Prim.Cos;
+
+export type BinaryPrim = Prim.Add | Prim.Sub | Prim.Mul | Prim.Div | Prim.Pow | Prim.Maximum | Prim.Minimum;
+
+export const UNARY_PRIMS: readonly UnaryPrim[] = [
+  Prim.Neg, Prim.Exp, Prim.Log, Prim.Log1p, Prim.Sqrt, Prim.Abs, Prim.Sign, Prim.Floor,
+  Prim.Relu, Prim.Sigmoid, Prim.Tanh, Prim.Reciprocal, Prim.Sin, Prim.Cos,
+];
+export const BINARY_PRIMS: readonly BinaryPrim[] = [
+  Prim.Add, Prim.Sub, Prim.Mul, Prim.Div, Prim.Pow, Prim.Maximum, Prim.Minimum,
+];
+
+export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+
+/** Conv geometry shared by the forward conv and both backward kernels (NCHW, OIHW). */
+export interface Conv2dGeometry {
+  stride: readonly [number, number];
+  padding: readonly [number, number];
+  dilation: readonly [number, number];
+}
+
+export interface Pool2dGeometry {
+  kernel: readonly [number, number];
+  stride: readonly [number, number];
+  padding: readonly [number, number];
+}
+
+type None = Record<string, never>;
+
+/** The static parameters of each primitive (everything that is not a tensor input). */
+export interface PrimParams {
+  [Prim.Neg]: None;
+  [Prim.Exp]: None;
+  [Prim.Log]: None;
+  [Prim.Log1p]: None;
+  [Prim.Sqrt]: None;
+  [Prim.Abs]: None;
+  [Prim.Sign]: None;
+  [Prim.Floor]: None;
+  [Prim.Relu]: None;
+  [Prim.Sigmoid]: None;
+  [Prim.Tanh]: None;
+  [Prim.Reciprocal]: None;
+  [Prim.Sin]: None;
+  [Prim.Cos]: None;
+  [Prim.Add]: None;
+  [Prim.Sub]: None;
+  [Prim.Mul]: None;
+  [Prim.Div]: None;
+  [Prim.Pow]: None;
+  [Prim.Maximum]: None;
+  [Prim.Minimum]: None;
+  [Prim.Compare]: { op: CompareOp };
+  [Prim.Where]: None;
+  /** axes: sorted, non-negative, distinct. */
+  [Prim.Sum]: { axes: readonly number[]; keepDims: boolean };
+  [Prim.Max]: { axes: readonly number[]; keepDims: boolean };
+  /** Index (i32) of the first maximum along one axis. */
+  [Prim.Argmax]: { axis: number; keepDims: boolean };
+  /** [..., M, K] x [..., K, N] with broadcast batch dims; trans* transposes the last two dims first. */
+  [Prim.Matmul]: { transA: boolean; transB: boolean };
+  [Prim.Conv2d]: Conv2dGeometry;
+  /** dy [N,O,Ho,Wo], w [O,C,kh,kw] -> dx [N,C,H,W]; H, W given because strides lose them. */
+  [Prim.Conv2dInputGrad]: Conv2dGeometry & { inputShape: readonly [number, number, number, number] };
+  /** x [N,C,H,W], dy [N,O,Ho,Wo] -> dw [O,C,kh,kw]. */
+  [Prim.Conv2dFilterGrad]: Conv2dGeometry & { filterShape: readonly [number, number, number, number] };
+  [Prim.MaxPool2d]: Pool2dGeometry;
+  /** x, dy -> dx: dy routed to the first maximum of each window. */
+  [Prim.MaxPool2dGrad]: Pool2dGeometry;
+  [Prim.Reshape]: { shape: readonly number[] };
+  [Prim.Permute]: { perm: readonly number[] };
+  [Prim.Expand]: { shape: readonly number[] };
+  /** begin and size per axis (step 1). */
+  [Prim.Slice]: { begin: readonly number[]; size: readonly number[] };
+  /** [before, after] per axis, constant fill. */
+  [Prim.Pad]: { pads: readonly (readonly [number, number])[]; value: number };
+  [Prim.Concat]: { axis: number };
+  /** x, indices (i32) -> x taken along `axis` at each index; out shape = x.shape with axis replaced by indices.shape. */
+  [Prim.Gather]: { axis: number };
+  /** updates, indices -> zeros(shape) with updates added at indices along axis (the transpose of Gather). */
+  [Prim.ScatterAdd]: { axis: number; shape: readonly number[] };
+  [Prim.OneHot]: { depth: number; dtype: DType };
+  [Prim.Cast]: { dtype: DType };
+  /**
+   * Philox-4x32-10 bits. Element i of the flat output is word (i mod 4) of the block at
+   * counter (offset + floor(i / 4), stream) under key (seed lo, seed hi); see random/philox.ts.
+   * kind 'uniform' maps each word exactly to a float in [0, 1) with 24 bits.
+   */
+  [Prim.RandomBits]: {
+    shape: readonly number[];
+    seed: number;
+    stream: number;
+    offset: number;
+    kind: 'bits' | 'uniform';
+    dtype: DType;
+  };
+}
+
+/** Number of tensor inputs (Concat is variadic: -1). */
+export const PRIM_ARITY: { [P in Prim]: number } = {
+  [Prim.Neg]: 1, [Prim.Exp]: 1, [Prim.Log]: 1, [Prim.Log1p]: 1, [Prim.Sqrt]: 1, [Prim.Abs]: 1,
+  [Prim.Sign]: 1, [Prim.Floor]: 1, [Prim.Relu]: 1, [Prim.Sigmoid]: 1, [Prim.Tanh]: 1,
+  [Prim.Reciprocal]: 1, [Prim.Sin]: 1, [Prim.Cos]: 1,
+  [Prim.Add]: 2, [Prim.Sub]: 2, [Prim.Mul]: 2, [Prim.Div]: 2, [Prim.Pow]: 2, [Prim.Maximum]: 2,
+  [Prim.Minimum]: 2,
+  [Prim.Compare]: 2, [Prim.Where]: 3,
+  [Prim.Sum]: 1, [Prim.Max]: 1, [Prim.Argmax]: 1,
+  [Prim.Matmul]: 2, [Prim.Conv2d]: 2, [Prim.Conv2dInputGrad]: 2, [Prim.Conv2dFilterGrad]: 2,
+  [Prim.MaxPool2d]: 1, [Prim.MaxPool2dGrad]: 2,
+  [Prim.Reshape]: 1, [Prim.Permute]: 1, [Prim.Expand]: 1, [Prim.Slice]: 1, [Prim.Pad]: 1,
+  [Prim.Concat]: -1, [Prim.Gather]: 2, [Prim.ScatterAdd]: 2, [Prim.OneHot]: 1, [Prim.Cast]: 1,
+  [Prim.RandomBits]: 0,
+};

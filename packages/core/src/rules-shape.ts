@@ -1,0 +1,284 @@
+// Shape and dtype inference, one rule per primitive. A rule validates its inputs and
+// parameters (throwing ShapeError / DTypeError / ValueError that name the primitive) and
+// returns the output's shape and dtype. Runs before any backend sees the op.
+
+import type { OutSpec } from './backend.js';
+import { DTYPES, type DType } from './dtype.js';
+import { DTypeError, ShapeError, ValueError } from './errors.js';
+import { Prim, type PrimParams, type Conv2dGeometry, type Pool2dGeometry } from './prims.js';
+import { broadcastShapes, fmtShape, sizeOf, assertValidShape, type Shape } from './shape.js';
+
+export type ShapeRule<P extends Prim> = (inputs: readonly OutSpec[], params: PrimParams[P]) => OutSpec;
+
+const FLOAT: readonly DType[] = ['f32', 'f64'];
+const SIGNED: readonly DType[] = ['f32', 'f64', 'i32'];
+const NUMERIC: readonly DType[] = ['f32', 'f64', 'i32', 'u32'];
+
+function need(prim: Prim, dtype: DType, allowed: readonly DType[], what = 'input'): void {
+  if (!allowed.includes(dtype)) throw new DTypeError(prim, `${what} of dtype ${allowed.join('/')}`, dtype);
+}
+
+function sameDType(prim: Prim, a: OutSpec, b: OutSpec): void {
+  if (a.dtype !== b.dtype) throw new DTypeError(prim, 'operands of one dtype', `${a.dtype} and ${b.dtype}`);
+}
+
+const unary =
+  (allowed: readonly DType[]) =>
+  <P extends Prim>(prim: P): ShapeRule<P> =>
+  ([x]) => {
+    need(prim, x!.dtype, allowed);
+    return { shape: x!.shape, dtype: x!.dtype };
+  };
+
+const binary =
+  (allowed: readonly DType[]) =>
+  <P extends Prim>(prim: P): ShapeRule<P> =>
+  ([a, b]) => {
+    sameDType(prim, a!, b!);
+    need(prim, a!.dtype, allowed);
+    return { shape: broadcastShapes(prim, a!.shape, b!.shape), dtype: a!.dtype };
+  };
+
+function reduceShape(shape: Shape, axes: readonly number[], keepDims: boolean): number[] {
+  const out: number[] = [];
+  shape.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keepDims) out.push(1);
+  });
+  return out;
+}
+
+function checkAxes(prim: Prim, axes: readonly number[], rank: number): void {
+  for (let i = 0; i < axes.length; i++) {
+    const a = axes[i]!;
+    if (!Number.isInteger(a) || a < 0 || a >= rank || (i > 0 && a <= axes[i - 1]!))
+      throw new ShapeError(prim, `sorted distinct axes in [0, ${rank})`, `[${axes.join(', ')}]`);
+  }
+}
+
+function checkPositivePair(prim: Prim, name: string, v: readonly [number, number], min: number): void {
+  if (!v.every((x) => Number.isInteger(x) && x >= min))
+    throw new ValueError(prim, `${name} of integers >= ${min}`, `[${v.join(', ')}]`);
+}
+
+/** Output size of a sliding window along one axis. */
+export function windowOut(size: number, k: number, stride: number, pad: number, dilation: number): number {
+  return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
+}
+
+function convOutShape(prim: Prim, x: Shape, w: Shape, g: Conv2dGeometry): [number, number, number, number] {
+  if (x.length !== 4) throw new ShapeError(prim, 'input of rank 4 [N, C, H, W]', fmtShape(x));
+  if (w.length !== 4) throw new ShapeError(prim, 'filter of rank 4 [O, C, kh, kw]', fmtShape(w));
+  if (x[1] !== w[1]) throw new ShapeError(prim, `filter in-channels equal to input channels ${x[1]}`, String(w[1]));
+  checkPositivePair(prim, 'stride', g.stride, 1);
+  checkPositivePair(prim, 'dilation', g.dilation, 1);
+  checkPositivePair(prim, 'padding', g.padding, 0);
+  const ho = windowOut(x[2]!, w[2]!, g.stride[0], g.padding[0], g.dilation[0]);
+  const wo = windowOut(x[3]!, w[3]!, g.stride[1], g.padding[1], g.dilation[1]);
+  if (ho < 1 || wo < 1) throw new ShapeError(prim, 'a filter that fits the padded input', `output ${ho}x${wo}`);
+  return [x[0]!, w[0]!, ho, wo];
+}
+
+function poolOutShape(prim: Prim, x: Shape, g: Pool2dGeometry): [number, number, number, number] {
+  if (x.length !== 4) throw new ShapeError(prim, 'input of rank 4 [N, C, H, W]', fmtShape(x));
+  checkPositivePair(prim, 'kernel', g.kernel, 1);
+  checkPositivePair(prim, 'stride', g.stride, 1);
+  checkPositivePair(prim, 'padding', g.padding, 0);
+  if (g.padding[0] * 2 > g.kernel[0] || g.padding[1] * 2 > g.kernel[1])
+    throw new ValueError(prim, 'padding at most half the kernel', `[${g.padding.join(', ')}]`);
+  const ho = windowOut(x[2]!, g.kernel[0], g.stride[0], g.padding[0], 1);
+  const wo = windowOut(x[3]!, g.kernel[1], g.stride[1], g.padding[1], 1);
+  if (ho < 1 || wo < 1) throw new ShapeError(prim, 'a window that fits the padded input', `output ${ho}x${wo}`);
+  return [x[0]!, x[1]!, ho, wo];
+}
+
+/** Shape of a (possibly transposed, batched) matmul, or a ShapeError. */
+export function matmulShape(a: Shape, b: Shape, transA: boolean, transB: boolean): number[] {
+  const where = Prim.Matmul;
+  if (a.length < 2 || b.length < 2)
+    throw new ShapeError(where, 'operands of rank >= 2', `${fmtShape(a)} and ${fmtShape(b)}`);
+  const [m, ka] = transA ? [a[a.length - 1]!, a[a.length - 2]!] : [a[a.length - 2]!, a[a.length - 1]!];
+  const [kb, n] = transB ? [b[b.length - 1]!, b[b.length - 2]!] : [b[b.length - 2]!, b[b.length - 1]!];
+  if (ka !== kb)
+    throw new ShapeError(where, `inner dimensions to agree`, `${ka} vs ${kb}`, `shapes ${fmtShape(a)}${transA ? 'ᵀ' : ''} x ${fmtShape(b)}${transB ? 'ᵀ' : ''}`);
+  const batch = broadcastShapes(where, a.slice(0, -2), b.slice(0, -2));
+  return [...batch, m, n];
+}
+
+export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
+  [Prim.Neg]: unary(SIGNED)(Prim.Neg),
+  [Prim.Exp]: unary(FLOAT)(Prim.Exp),
+  [Prim.Log]: unary(FLOAT)(Prim.Log),
+  [Prim.Log1p]: unary(FLOAT)(Prim.Log1p),
+  [Prim.Sqrt]: unary(FLOAT)(Prim.Sqrt),
+  [Prim.Abs]: unary(SIGNED)(Prim.Abs),
+  [Prim.Sign]: unary(SIGNED)(Prim.Sign),
+  [Prim.Floor]: unary(FLOAT)(Prim.Floor),
+  [Prim.Relu]: unary(SIGNED)(Prim.Relu),
+  [Prim.Sigmoid]: unary(FLOAT)(Prim.Sigmoid),
+  [Prim.Tanh]: unary(FLOAT)(Prim.Tanh),
+  [Prim.Reciprocal]: unary(FLOAT)(Prim.Reciprocal),
+  [Prim.Sin]: unary(FLOAT)(Prim.Sin),
+  [Prim.Cos]: unary(FLOAT)(Prim.Cos),
+  [Prim.Add]: binary(NUMERIC)(Prim.Add),
+  [Prim.Sub]: binary(NUMERIC)(Prim.Sub),
+  [Prim.Mul]: binary(NUMERIC)(Prim.Mul),
+  [Prim.Div]: binary(NUMERIC)(Prim.Div),
+  [Prim.Pow]: binary(FLOAT)(Prim.Pow),
+  [Prim.Maximum]: binary(NUMERIC)(Prim.Maximum),
+  [Prim.Minimum]: binary(NUMERIC)(Prim.Minimum),
+  [Prim.Compare]: ([a, b], { op }) => {
+    sameDType(Prim.Compare, a!, b!);
+    if (!['eq', 'ne', 'lt', 'le', 'gt', 'ge'].includes(op)) throw new ValueError(Prim.Compare, 'op eq/ne/lt/le/gt/ge', String(op));
+    return { shape: broadcastShapes(Prim.Compare, a!.shape, b!.shape), dtype: 'bool' };
+  },
+  [Prim.Where]: ([c, a, b]) => {
+    need(Prim.Where, c!.dtype, ['bool'], 'condition');
+    sameDType(Prim.Where, a!, b!);
+    return { shape: broadcastShapes(Prim.Where, c!.shape, a!.shape, b!.shape), dtype: a!.dtype };
+  },
+  [Prim.Sum]: ([x], { axes, keepDims }) => {
+    need(Prim.Sum, x!.dtype, NUMERIC);
+    checkAxes(Prim.Sum, axes, x!.shape.length);
+    return { shape: reduceShape(x!.shape, axes, keepDims), dtype: x!.dtype };
+  },
+  [Prim.Max]: ([x], { axes, keepDims }) => {
+    need(Prim.Max, x!.dtype, NUMERIC);
+    checkAxes(Prim.Max, axes, x!.shape.length);
+    if (axes.some((a) => x!.shape[a] === 0)) throw new ShapeError(Prim.Max, 'non-empty reduced axes', fmtShape(x!.shape));
+    return { shape: reduceShape(x!.shape, axes, keepDims), dtype: x!.dtype };
+  },
+  [Prim.Argmax]: ([x], { axis, keepDims }) => {
+    need(Prim.Argmax, x!.dtype, NUMERIC);
+    checkAxes(Prim.Argmax, [axis], x!.shape.length);
+    if (x!.shape[axis] === 0) throw new ShapeError(Prim.Argmax, 'a non-empty axis', fmtShape(x!.shape));
+    return { shape: reduceShape(x!.shape, [axis], keepDims), dtype: 'i32' };
+  },
+  [Prim.Matmul]: ([a, b], { transA, transB }) => {
+    sameDType(Prim.Matmul, a!, b!);
+    need(Prim.Matmul, a!.dtype, FLOAT);
+    return { shape: matmulShape(a!.shape, b!.shape, transA, transB), dtype: a!.dtype };
+  },
+  [Prim.Conv2d]: ([x, w], g) => {
+    sameDType(Prim.Conv2d, x!, w!);
+    need(Prim.Conv2d, x!.dtype, FLOAT);
+    return { shape: convOutShape(Prim.Conv2d, x!.shape, w!.shape, g), dtype: x!.dtype };
+  },
+  [Prim.Conv2dInputGrad]: ([dy, w], g) => {
+    const p = Prim.Conv2dInputGrad;
+    sameDType(p, dy!, w!);
+    need(p, dy!.dtype, FLOAT);
+    const expectDy = convOutShape(p, g.inputShape, w!.shape, g);
+    if (dy!.shape.length !== 4 || !expectDy.every((d, i) => d === dy!.shape[i]))
+      throw new ShapeError(p, `output gradient of shape ${fmtShape(expectDy)}`, fmtShape(dy!.shape));
+    return { shape: g.inputShape, dtype: dy!.dtype };
+  },
+  [Prim.Conv2dFilterGrad]: ([x, dy], g) => {
+    const p = Prim.Conv2dFilterGrad;
+    sameDType(p, x!, dy!);
+    need(p, x!.dtype, FLOAT);
+    const expectDy = convOutShape(p, x!.shape, g.filterShape, g);
+    if (dy!.shape.length !== 4 || !expectDy.every((d, i) => d === dy!.shape[i]))
+      throw new ShapeError(p, `output gradient of shape ${fmtShape(expectDy)}`, fmtShape(dy!.shape));
+    return { shape: g.filterShape, dtype: x!.dtype };
+  },
+  [Prim.MaxPool2d]: ([x], g) => {
+    need(Prim.MaxPool2d, x!.dtype, FLOAT);
+    return { shape: poolOutShape(Prim.MaxPool2d, x!.shape, g), dtype: x!.dtype };
+  },
+  [Prim.MaxPool2dGrad]: ([x, dy], g) => {
+    const p = Prim.MaxPool2dGrad;
+    sameDType(p, x!, dy!);
+    need(p, x!.dtype, FLOAT);
+    const expectDy = poolOutShape(p, x!.shape, g);
+    if (dy!.shape.length !== 4 || !expectDy.every((d, i) => d === dy!.shape[i]))
+      throw new ShapeError(p, `output gradient of shape ${fmtShape(expectDy)}`, fmtShape(dy!.shape));
+    return { shape: x!.shape, dtype: x!.dtype };
+  },
+  [Prim.Reshape]: ([x], { shape }) => {
+    assertValidShape(Prim.Reshape, shape);
+    if (sizeOf(shape) !== sizeOf(x!.shape))
+      throw new ShapeError(Prim.Reshape, `a shape of ${sizeOf(x!.shape)} elements (from ${fmtShape(x!.shape)})`, fmtShape(shape));
+    return { shape, dtype: x!.dtype };
+  },
+  [Prim.Permute]: ([x], { perm }) => {
+    const r = x!.shape.length;
+    const ok = perm.length === r && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
+    if (!ok) throw new ShapeError(Prim.Permute, `a permutation of 0..${r - 1}`, `[${perm.join(', ')}]`);
+    return { shape: perm.map((p) => x!.shape[p]!), dtype: x!.dtype };
+  },
+  [Prim.Expand]: ([x], { shape }) => {
+    assertValidShape(Prim.Expand, shape);
+    const out = broadcastShapes(Prim.Expand, x!.shape, shape);
+    if (out.length !== shape.length || !out.every((d, i) => d === shape[i]))
+      throw new ShapeError(Prim.Expand, `a shape that ${fmtShape(x!.shape)} broadcasts to`, fmtShape(shape));
+    return { shape, dtype: x!.dtype };
+  },
+  [Prim.Slice]: ([x], { begin, size }) => {
+    const s = x!.shape;
+    const ok =
+      begin.length === s.length &&
+      size.length === s.length &&
+      begin.every((b, i) => Number.isInteger(b) && b >= 0 && Number.isInteger(size[i]) && size[i]! >= 0 && b + size[i]! <= s[i]!);
+    if (!ok) throw new ShapeError(Prim.Slice, `begin/size within ${fmtShape(s)}`, `begin [${begin.join(', ')}] size [${size.join(', ')}]`);
+    return { shape: size, dtype: x!.dtype };
+  },
+  [Prim.Pad]: ([x], { pads, value }) => {
+    const s = x!.shape;
+    if (pads.length !== s.length || !pads.every(([a, b]) => Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= 0))
+      throw new ShapeError(Prim.Pad, `${s.length} [before, after] pairs of non-negative integers`, JSON.stringify(pads));
+    if (Number.isNaN(value)) throw new ValueError(Prim.Pad, 'a pad value that is a number', 'NaN');
+    return { shape: s.map((d, i) => d + pads[i]![0] + pads[i]![1]), dtype: x!.dtype };
+  },
+  [Prim.Concat]: (xs, { axis }) => {
+    if (xs.length === 0) throw new ShapeError(Prim.Concat, 'at least one tensor', 'none');
+    const first = xs[0]!;
+    const r = first.shape.length;
+    if (!Number.isInteger(axis) || axis < 0 || axis >= r) throw new ShapeError(Prim.Concat, `axis in [0, ${r})`, String(axis));
+    let total = 0;
+    for (const x of xs) {
+      sameDType(Prim.Concat, first, x);
+      const ok = x.shape.length === r && x.shape.every((d, i) => i === axis || d === first.shape[i]);
+      if (!ok) throw new ShapeError(Prim.Concat, `shapes equal to ${fmtShape(first.shape)} except on axis ${axis}`, fmtShape(x.shape));
+      total += x.shape[axis]!;
+    }
+    const shape = [...first.shape];
+    shape[axis] = total;
+    return { shape, dtype: first.dtype };
+  },
+  [Prim.Gather]: ([x, idx], { axis }) => {
+    need(Prim.Gather, idx!.dtype, ['i32'], 'indices');
+    checkAxes(Prim.Gather, [axis], x!.shape.length);
+    const s = x!.shape;
+    return { shape: [...s.slice(0, axis), ...idx!.shape, ...s.slice(axis + 1)], dtype: x!.dtype };
+  },
+  [Prim.ScatterAdd]: ([upd, idx], { axis, shape }) => {
+    need(Prim.ScatterAdd, idx!.dtype, ['i32'], 'indices');
+    need(Prim.ScatterAdd, upd!.dtype, NUMERIC, 'updates');
+    assertValidShape(Prim.ScatterAdd, shape);
+    checkAxes(Prim.ScatterAdd, [axis], shape.length);
+    const expect = [...shape.slice(0, axis), ...idx!.shape, ...shape.slice(axis + 1)];
+    if (expect.length !== upd!.shape.length || !expect.every((d, i) => d === upd!.shape[i]))
+      throw new ShapeError(Prim.ScatterAdd, `updates of shape ${fmtShape(expect)}`, fmtShape(upd!.shape));
+    return { shape, dtype: upd!.dtype };
+  },
+  [Prim.OneHot]: ([idx], { depth, dtype }) => {
+    need(Prim.OneHot, idx!.dtype, ['i32'], 'indices');
+    if (!Number.isInteger(depth) || depth < 1) throw new ValueError(Prim.OneHot, 'depth a positive integer', String(depth));
+    if (!DTYPES.includes(dtype)) throw new DTypeError(Prim.OneHot, 'a known dtype', String(dtype));
+    return { shape: [...idx!.shape, depth], dtype };
+  },
+  [Prim.Cast]: ([x], { dtype }) => {
+    if (!DTYPES.includes(dtype)) throw new DTypeError(Prim.Cast, 'a known dtype', String(dtype));
+    return { shape: x!.shape, dtype };
+  },
+  [Prim.RandomBits]: (_inputs, { shape, seed, stream, offset, kind, dtype }) => {
+    assertValidShape(Prim.RandomBits, shape);
+    for (const [name, v] of [['seed', seed], ['stream', stream], ['offset', offset]] as const)
+      if (!Number.isSafeInteger(v) || v < 0) throw new ValueError(Prim.RandomBits, `${name} a non-negative safe integer`, String(v));
+    if (stream > 0xffffffff) throw new ValueError(Prim.RandomBits, 'stream < 2^32', String(stream));
+    if (kind === 'bits' && dtype !== 'u32') throw new DTypeError(Prim.RandomBits, "dtype u32 for kind 'bits'", dtype);
+    if (kind === 'uniform') need(Prim.RandomBits, dtype, FLOAT, 'uniform output');
+    return { shape, dtype };
+  },
+};

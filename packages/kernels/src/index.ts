@@ -1,0 +1,2 @@
+// @alphadrop/kernels: in progress (see the issue tracker).
+export {};

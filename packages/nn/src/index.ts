@@ -1,0 +1,2 @@
+// @alphadrop/nn: in progress (see the issue tracker).
+export {};

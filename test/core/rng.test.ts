@@ -1,0 +1,105 @@
+// Known-answer vectors of Random123 (kat_vectors) for Philox-4x32-10 and Threefry-2x32-20,
+// and the properties of the random tensors built on them.
+import { describe, expect, it } from 'vitest';
+import {
+  philox4x32, threefry2x32, randomBits, randomUniform, randomNormal, bernoulli, bitsToUniform, mulhi32, keepThreshold,
+  ValueError, cpuBackend, setBackend,
+} from '@alphadrop/core';
+
+setBackend(cpuBackend('reference'));
+
+const hex = (ws: ArrayLike<number>) => Array.from(ws, (w) => (w >>> 0).toString(16).padStart(8, '0')).join(' ');
+
+describe('Philox-4x32-10 known answers', () => {
+  it('counter 0, key 0', () => {
+    const out = new Uint32Array(4);
+    philox4x32(0, 0, 0, 0, 0, 0, out);
+    expect(hex(out)).toBe('6627e8d5 e169c58d bc57ac4c 9b00dbd8');
+  });
+  it('every word 0xffffffff', () => {
+    const f = 0xffffffff;
+    const out = new Uint32Array(4);
+    philox4x32(f, f, f, f, f, f, out);
+    expect(hex(out)).toBe('408f276d 41c83b0e a20bc7c6 6d5451fd');
+  });
+  it('pi digits vector', () => {
+    // Random123 kat_vectors: philox4x32 10 243f6a88 85a308d3 13198a2e 03707344 a4093822 299f31d0
+    const out = new Uint32Array(4);
+    philox4x32(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, out);
+    expect(hex(out)).toBe('d16cfe09 94fdcceb 5001e420 24126ea1');
+  });
+  it('mulhi32 equals the BigInt product', () => {
+    for (const [a, b] of [[0xd2511f53, 0xffffffff], [0xcd9e8d57, 0x12345678], [1, 1], [0xffffffff, 0xffffffff]] as const)
+      expect(mulhi32(a, b)).toBe(Number((BigInt(a) * BigInt(b)) >> 32n));
+  });
+});
+
+describe('Threefry-2x32-20 known answers', () => {
+  it('zeros', () => expect(hex(threefry2x32(0, 0, 0, 0))).toBe('6b200159 99ba4efe'));
+  it('all ones', () => expect(hex(threefry2x32(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff))).toBe('1cb996fc bb002be7'));
+  it('pi digits', () => expect(hex(threefry2x32(0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344))).toBe('c4923a9c 483df7a0'));
+});
+
+describe('random tensors', () => {
+  it('bits are the documented coordinates: element i = word i%4 of block offset+i/4 at (stream)', async () => {
+    const t = randomBits([10], { seed: 0x100000005, stream: 7, offset: 3 });
+    const bits = await t.data();
+    const block = new Uint32Array(4);
+    for (let i = 0; i < 10; i++) {
+      philox4x32(3 + Math.floor(i / 4), 0, 7, 0, 5, 1, block);
+      expect(bits[i]).toBe(block[i % 4]);
+    }
+  });
+  it('are pure functions of (seed, stream, offset)', async () => {
+    const a = await randomBits([33], { seed: 42, stream: 1 }).data();
+    const b = await randomBits([33], { seed: 42, stream: 1 }).data();
+    const c = await randomBits([33], { seed: 42, stream: 2 }).data();
+    const d = await randomBits([33], { seed: 43, stream: 1 }).data();
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    expect(a).not.toEqual(d);
+    // an offset of one block shifts the sequence by four words
+    const e = await randomBits([29], { seed: 42, stream: 1, offset: 1 }).data();
+    expect(Array.from(e)).toEqual(Array.from(a.slice(4)));
+  });
+  it('uniform floats are the exact top-24-bit rule and lie in [0, 1)', async () => {
+    const key = { seed: 9, stream: 3 };
+    const bits = await randomBits([4096], key).data();
+    const u = await randomUniform([4096], key).data();
+    let mean = 0;
+    for (let i = 0; i < u.length; i++) {
+      expect(u[i]).toBe(bitsToUniform(bits[i]!));
+      expect(u[i]).toBeGreaterThanOrEqual(0);
+      expect(u[i]).toBeLessThan(1);
+      mean += u[i]! / u.length;
+    }
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.02);
+  });
+  it('normals have mean 0 and variance 1', async () => {
+    const z = await randomNormal([20000], { seed: 5 }).data();
+    let m = 0, v = 0;
+    for (const x of z) m += x / z.length;
+    for (const x of z) v += (x - m) ** 2 / z.length;
+    expect(Math.abs(m)).toBeLessThan(0.03);
+    expect(Math.abs(v - 1)).toBeLessThan(0.04);
+  });
+  it('bernoulli keeps a fraction p, by an integer threshold on the bits', async () => {
+    const key = { seed: 11, stream: 0 };
+    const m = await bernoulli([10000], 0.3, key).data();
+    const bits = await randomBits([10000], key).data();
+    let kept = 0;
+    for (let i = 0; i < m.length; i++) {
+      expect(m[i]).toBe(bits[i]! < keepThreshold(0.3) ? 1 : 0);
+      kept += m[i]!;
+    }
+    expect(Math.abs(kept / 10000 - 0.3)).toBeLessThan(0.02);
+    expect(Array.from(await bernoulli([64], 1, key).data()).every((v) => v === 1)).toBe(true);
+    expect(Array.from(await bernoulli([64], 0, key).data()).every((v) => v === 0)).toBe(true);
+    expect(() => bernoulli([4], 1.5, key)).toThrow(ValueError);
+    expect(() => bernoulli([4], NaN, key)).toThrow(ValueError);
+  });
+  it('rejects bad seeds', () => {
+    expect(() => randomBits([2], { seed: -1 })).toThrow(ValueError);
+    expect(() => randomBits([2], { seed: 1.5 })).toThrow(ValueError);
+  });
+});
