@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@alphadrop/core': src('core'),
       '@alphadrop/kernels': src('kernels'),
+      '@alphadrop/nn/node': fileURLToPath(new URL('./packages/nn/src/node.ts', import.meta.url)),
       '@alphadrop/nn': src('nn'),
       '@alphadrop/bbalpha': src('bbalpha'),
     },
