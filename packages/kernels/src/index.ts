@@ -1,2 +1,13 @@
-// @alphadrop/kernels: in progress (see the issue tracker).
-export {};
+// @alphadrop/kernels: the WebGPU backend. WGSL kernels for every core primitive (table.ts),
+// the runtime that pools buffers, caches pipelines and records one command encoder per
+// step (runtime/), and device acquisition in Node (Dawn) and the browser (device/).
+
+export { WebGpuBackend, deviceBytes, type GpuStorage, type WebGpuBackendOptions } from './runtime/backend.js';
+export { gpuKernels } from './table.js';
+export type { GpuKernel, GpuPlan, GpuProgram, KernelCaps, OperandSpec, BufferRole } from './runtime/plan.js';
+export type { KernelProfile } from './runtime/profiler.js';
+export { reflectBindings } from './runtime/pipelines.js';
+export * as wgslUtil from './runtime/wgsl.js';
+export * as matmulKernel from './kernels/matmul.js';
+export { unaryWgsl, binaryWgsl, mapProgram } from './kernels/elementwise.js';
+export { reducePlan } from './kernels/reduce.js';

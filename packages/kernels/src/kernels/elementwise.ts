@@ -1,0 +1,133 @@
+// Elementwise kernels, generated from one table of WGSL expressions per primitive (the
+// twin of core's cpu/scalar-fns.ts): unary, binary with NumPy broadcasting, compare,
+// where, cast, and the broadcast copy (expand). Shapes and strides are specialised into
+// the source; one invocation per output element.
+// Reference: @alphadrop/core referenceKernels (the CPU oracle) for the same primitives.
+
+import { Prim, sizeOf, type BinaryPrim, type CompareOp, type DType, type OutSpec, type Shape, type UnaryPrim } from '@alphadrop/core';
+import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
+import { BUILTINS, broadcastOffset, flatIndex, grid1d, lit, sameShape, storageDecls, unravel, wgslType } from '../runtime/wgsl.js';
+
+type T = 'f32' | 'i32' | 'u32';
+
+/** WGSL helper functions some expressions call; emitted only when used. */
+const HELPERS: Record<string, string> = {
+  // log1p without cancellation: log(u) * x / (u - 1) corrects the rounding of u = 1 + x
+  log1p_f32: `fn log1p_f32(x: f32) -> f32 { let u = 1.0 + x; if (u == 1.0) { return x; } return log(u) * (x / (u - 1.0)); }`,
+  // tanh through exp(-2|x|): the builtin overflows to NaN for large |x| on some drivers
+  tanh_f32: `fn tanh_f32(x: f32) -> f32 { let e = exp(-2.0 * abs(x)); return sign(x) * (1.0 - e) / (1.0 + e); }`,
+  // pow with the real-valued JS semantics for negative bases and integral exponents
+  pow_f32: `fn pow_f32(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a >= 0.0) { return pow(a, b); }
+  if (floor(b) != b) { return f32_bits(0x7fc00000u); }
+  let m = pow(-a, b);
+  if ((i32(abs(b)) & 1) == 1) { return -m; }
+  return m;
+}`,
+};
+
+export const unaryWgsl: { [P in UnaryPrim]: (x: string, t: T) => string } = {
+  [Prim.Neg]: (x) => `-${x}`,
+  [Prim.Exp]: (x) => `exp(${x})`,
+  [Prim.Log]: (x) => `log(${x})`,
+  [Prim.Log1p]: (x) => `log1p_f32(${x})`,
+  [Prim.Sqrt]: (x) => `sqrt(${x})`,
+  [Prim.Abs]: (x) => `abs(${x})`,
+  [Prim.Sign]: (x) => `sign(${x})`,
+  [Prim.Floor]: (x) => `floor(${x})`,
+  [Prim.Relu]: (x, t) => `select(${lit(0, t)}, ${x}, ${x} > ${lit(0, t)})`,
+  [Prim.Sigmoid]: (x) => `1.0 / (1.0 + exp(-${x}))`,
+  [Prim.Tanh]: (x) => `tanh_f32(${x})`,
+  [Prim.Reciprocal]: (x) => `1.0 / ${x}`,
+  [Prim.Sin]: (x) => `sin(${x})`,
+  [Prim.Cos]: (x) => `cos(${x})`,
+};
+
+export const binaryWgsl: { [P in BinaryPrim]: (a: string, b: string, t: T) => string } = {
+  [Prim.Add]: (a, b) => `${a} + ${b}`,
+  [Prim.Sub]: (a, b) => `${a} - ${b}`,
+  [Prim.Mul]: (a, b) => `${a} * ${b}`,
+  [Prim.Div]: (a, b) => `${a} / ${b}`,
+  [Prim.Pow]: (a, b) => `pow_f32(${a}, ${b})`,
+  // NaN in a wins, as in the CPU oracle
+  [Prim.Maximum]: (a, b, t) => (t === 'f32' ? `select(${b}, ${a}, ${a} >= ${b} || ${a} != ${a})` : `max(${a}, ${b})`),
+  [Prim.Minimum]: (a, b, t) => (t === 'f32' ? `select(${b}, ${a}, ${a} <= ${b} || ${a} != ${a})` : `min(${a}, ${b})`),
+};
+
+const compareOps: { [O in CompareOp]: string } = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
+
+function usedHelpers(body: string): string {
+  return Object.entries(HELPERS)
+    .filter(([name]) => body.includes(`${name}(`))
+    .map(([, code]) => code)
+    .join('\n');
+}
+
+/**
+ * The one elementwise program: out[i] = expr(in0[off0(i)], in1[off1(i)], ...), every
+ * operand broadcast to the output shape.
+ */
+export function mapProgram(name: string, inputs: readonly OperandSpec[], out: OutSpec, expr: (vals: string[]) => string): GpuPlan {
+  const n = sizeOf(out.shape);
+  const anyBroadcast = inputs.some((x) => !sameShape(x.shape, out.shape));
+  const loads = inputs.map((x, k) => {
+    const off = sameShape(x.shape, out.shape) ? 'i' : sizeOf(x.shape) === 1 ? '0u' : broadcastOffset(x.shape, out.shape, 'c');
+    return `in${k}[${off}]`;
+  });
+  const body = `out[i] = ${expr(loads)};`;
+  const code = `${storageDecls(inputs.map((x) => wgslType(x.dtype)), wgslType(out.dtype))}
+${usedHelpers(body)}
+@compute @workgroup_size(256)
+fn main(${BUILTINS}) {
+  let i = ${flatIndex()};
+  if (i >= ${n}u) { return; }
+  ${anyBroadcast ? unravel('i', out.shape, 'c') : ''}
+  ${body}
+}`;
+  return {
+    programs: [{ name, code, workgroups: grid1d(n), bindings: [...inputs.map((_, k) => `in${k}` as const), 'out'] }],
+  };
+}
+
+export function unaryPlan(prim: UnaryPrim) {
+  return (inputs: readonly OperandSpec[], _p: unknown, out: OutSpec): GpuPlan =>
+    mapProgram(`unary/${prim}`, inputs, out, ([x]) => unaryWgsl[prim](x!, wgslType(out.dtype)));
+}
+
+export function binaryPlan(prim: BinaryPrim) {
+  return (inputs: readonly OperandSpec[], _p: unknown, out: OutSpec): GpuPlan =>
+    mapProgram(`binary/${prim}`, inputs, out, ([a, b]) => binaryWgsl[prim](a!, b!, wgslType(out.dtype)));
+}
+
+export function comparePlan(inputs: readonly OperandSpec[], { op }: { op: CompareOp }, out: OutSpec): GpuPlan {
+  return mapProgram(`compare/${op}`, inputs, out, ([a, b]) => `select(0u, 1u, ${a} ${compareOps[op]} ${b})`);
+}
+
+export function wherePlan(inputs: readonly OperandSpec[], _p: unknown, out: OutSpec): GpuPlan {
+  return mapProgram('where', inputs, out, ([c, a, b]) => `select(${b}, ${a}, ${c} != 0u)`);
+}
+
+/** Same semantics as the oracle: float → int truncates; negative float → u32 wraps; → bool is x != 0 (NaN → 0). */
+export function castExpr(x: string, from: DType, to: DType): string {
+  const src = from === 'bool' ? 'u32' : wgslType(from);
+  if (to === 'bool') return src === 'f32' ? `select(0u, 1u, ${x} != 0.0 && ${x} == ${x})` : `select(0u, 1u, ${x} != ${lit(0, src)})`;
+  const dst = wgslType(to);
+  if (src === dst) return x;
+  if (src === 'f32' && dst === 'u32') return `select(u32(${x}), bitcast<u32>(i32(${x})), ${x} < 0.0)`;
+  if (src !== 'f32' && dst !== 'f32') return `bitcast<${dst}>(${x})`;
+  return `${dst}(${x})`;
+}
+
+export function castPlan(inputs: readonly OperandSpec[], _p: unknown, out: OutSpec): GpuPlan {
+  return mapProgram(`cast/${inputs[0]!.dtype}-${out.dtype}`, inputs, out, ([x]) => castExpr(x!, inputs[0]!.dtype, out.dtype));
+}
+
+/** Expand and the reshape copy are the identity map with broadcasting. */
+export function copyPlan(name: string) {
+  return (inputs: readonly OperandSpec[], _p: unknown, out: OutSpec): GpuPlan => {
+    // A reshape copies its input flat: give it the output's shape so no broadcast applies.
+    const spec = sizeOf(inputs[0]!.shape) === sizeOf(out.shape) ? [{ shape: out.shape as Shape, dtype: inputs[0]!.dtype }] : inputs;
+    return mapProgram(name, spec, out, ([x]) => x!);
+  };
+}

@@ -1,0 +1,70 @@
+// Philox-4x32-10 in WGSL, bit-identical to core's random/philox.ts (same key and counter
+// mapping). One invocation per 4-word block. Seed, stream and offset arrive in a uniform
+// block, so a new step's masks reuse the compiled pipeline.
+// Reference: @alphadrop/core referenceKernels[Prim.RandomBits].
+
+import { seedKey, sizeOf, type OutSpec, type PrimParams, Prim } from '@alphadrop/core';
+import type { GpuPlan } from '../runtime/plan.js';
+import { BUILTINS, flatIndex, grid1d } from '../runtime/wgsl.js';
+
+/** WGSL source of the Philox functions (mulhi through 16-bit halves: WGSL has no u64). */
+export const PHILOX_WGSL = `
+fn mulhi32(a: u32, b: u32) -> u32 {
+  let aLo = a & 0xffffu; let aHi = a >> 16u;
+  let bLo = b & 0xffffu; let bHi = b >> 16u;
+  let loLo = aLo * bLo; let loHi = aLo * bHi; let hiLo = aHi * bLo;
+  let cross = (loLo >> 16u) + (loHi & 0xffffu) + (hiLo & 0xffffu);
+  return aHi * bHi + (loHi >> 16u) + (hiLo >> 16u) + (cross >> 16u);
+}
+fn philox4x32(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+  var c = ctr; var k = key;
+  for (var round = 0u; round < 10u; round++) {
+    let hi0 = mulhi32(0xd2511f53u, c.x); let lo0 = 0xd2511f53u * c.x;
+    let hi1 = mulhi32(0xcd9e8d57u, c.z); let lo1 = 0xcd9e8d57u * c.z;
+    c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+    k = k + vec2<u32>(0x9e3779b9u, 0xbb67ae85u);
+  }
+  return c;
+}
+/** Block b of (key, stream, 64-bit offset). */
+fn philox_block(key: vec2<u32>, stream: u32, offLo: u32, offHi: u32, b: u32) -> vec4<u32> {
+  let lo = offLo + b;
+  let hi = offHi + select(0u, 1u, lo < offLo);
+  return philox4x32(vec4<u32>(lo, hi, stream, 0u), key);
+}
+/** The exact bits-to-float rule: top 24 bits times 2^-24. */
+fn bits_to_uniform(w: u32) -> f32 { return f32(w >> 8u) * 5.9604644775390625e-8; }
+`;
+
+/** Uniform block: key.x, key.y, stream, offset lo, offset hi (padded to 8 words). */
+export function randomUniformBlock(seed: number, stream: number, offset: number): Uint32Array {
+  const [k0, k1] = seedKey(seed);
+  return Uint32Array.from([k0, k1, stream >>> 0, offset >>> 0, Math.floor(offset / 4294967296) >>> 0, 0, 0, 0]);
+}
+
+export function randomBitsPlan(_inputs: unknown, p: PrimParams[Prim.RandomBits], out: OutSpec): GpuPlan {
+  const n = sizeOf(out.shape);
+  const blocks = Math.ceil(n / 4);
+  const t = p.kind === 'bits' ? 'u32' : 'f32';
+  const conv = p.kind === 'bits' ? (w: string) => w : (w: string) => `bits_to_uniform(${w})`;
+  const code = `@group(0) @binding(0) var<storage, read_write> out: array<${t}>;
+struct Key { k0: u32, k1: u32, stream: u32, offLo: u32, offHi: u32, p0: u32, p1: u32, p2: u32 }
+@group(0) @binding(1) var<uniform> key: Key;
+${PHILOX_WGSL}
+@compute @workgroup_size(256)
+fn main(${BUILTINS}) {
+  let b = ${flatIndex()};
+  if (b >= ${blocks}u) { return; }
+  let w = philox_block(vec2<u32>(key.k0, key.k1), key.stream, key.offLo, key.offHi, b);
+  let i = b * 4u;
+  out[i] = ${conv('w.x')};
+  if (i + 1u < ${n}u) { out[i + 1u] = ${conv('w.y')}; }
+  if (i + 2u < ${n}u) { out[i + 2u] = ${conv('w.z')}; }
+  if (i + 3u < ${n}u) { out[i + 3u] = ${conv('w.w')}; }
+}`;
+  return {
+    programs: [
+      { name: `random/${p.kind}`, code, workgroups: grid1d(blocks), bindings: ['out', 'uniform'], uniform: randomUniformBlock(p.seed, p.stream, p.offset) },
+    ],
+  };
+}

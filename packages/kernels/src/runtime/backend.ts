@@ -1,0 +1,249 @@
+// The WebGPU backend. Ops encode their dispatches into one open command encoder as they
+// run; nothing is submitted until flush() (called by a read-back or at the end of a
+// training step), so a step is one submit. Storage buffers are pooled, pipelines cached by
+// WGSL source, bind groups by buffers, and the counters let tests assert "N dispatches
+// and one submit per step". Read-back is asynchronous and never blocks encoding.
+
+import { BufferUsage, MapMode } from './constants.js';
+import {
+  DeviceError,
+  type Backend,
+  type BackendCounters,
+  type DType,
+  type HostArray,
+  type Operand,
+  type OutSpec,
+  type Prim,
+  type PrimParams,
+  sizeOf,
+} from '@alphadrop/core';
+import { BufferPool } from './buffer-pool.js';
+import { PipelineCache } from './pipelines.js';
+import type { GpuKernel, GpuProgram, KernelCaps, BufferRole } from './plan.js';
+import { Profiler, type KernelProfile } from './profiler.js';
+import { UniformArena } from './uniform-arena.js';
+import { gpuKernels } from '../table.js';
+
+export interface GpuStorage {
+  readonly buffer: GPUBuffer;
+  /** Logical size in bytes (the pooled buffer may be larger). */
+  readonly bytes: number;
+}
+
+export interface WebGpuBackendOptions {
+  /** Wraps every promise the backend awaits on the device (the Node layer's tick guard). */
+  guardWait?: <T>(p: Promise<T>) => Promise<T>;
+  adapterInfo?: GPUAdapterInfo;
+}
+
+/** Device storage bytes per element: bool is widened to u32. */
+export function deviceBytes(dtype: DType): number {
+  if (dtype === 'f64') throw new DeviceError('webgpu', 'a dtype of f32/i32/u32/bool', 'f64', 'WGSL has no f64');
+  return 4;
+}
+
+export class WebGpuBackend implements Backend<GpuStorage> {
+  readonly name = 'webgpu';
+  readonly dtypes: readonly DType[] = ['f32', 'i32', 'u32', 'bool'];
+  readonly counters: BackendCounters = { dispatches: 0, submits: 0, compiles: 0, bytesAllocated: 0, bytesTransferred: 0 };
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  readonly profiler: Profiler;
+  readonly caps: KernelCaps;
+  private readonly uniforms: UniformArena;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly staging = new Map<number, GPUBuffer[]>();
+  private lost: DeviceError | null = null;
+  private deviceError: DeviceError | null = null;
+  private readonly guardWait: <T>(p: Promise<T>) => Promise<T>;
+  /** Counts per kernel name since start: which kernels a step dispatches. */
+  readonly dispatchesByKernel = new Map<string, number>();
+
+  constructor(
+    readonly device: GPUDevice,
+    opts: WebGpuBackendOptions = {},
+  ) {
+    this.guardWait = opts.guardWait ?? ((p) => p);
+    this.pool = new BufferPool(device);
+    this.pipelines = new PipelineCache(device);
+    this.uniforms = new UniformArena(device, device.limits.minUniformBufferOffsetAlignment);
+    this.profiler = new Profiler(device, device.features.has('timestamp-query'));
+    this.caps = {
+      subgroups: device.features.has('subgroups'),
+      maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
+      maxInvocations: device.limits.maxComputeInvocationsPerWorkgroup,
+    };
+    void device.lost.then((info) => {
+      this.lost = new DeviceError('webgpu', 'a live device', `a lost device (${info.reason})`, info.message);
+    });
+    device.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.deviceError ??= new DeviceError('webgpu', 'valid GPU commands', e.constructor.name, e.message);
+    });
+  }
+
+  private check(): void {
+    if (this.lost) throw this.lost;
+    if (this.deviceError) {
+      const e = this.deviceError;
+      this.deviceError = null;
+      throw e;
+    }
+  }
+
+  upload(values: HostArray, dtype: DType): GpuStorage {
+    this.check();
+    const bytes = values.length * deviceBytes(dtype);
+    const buffer = this.pool.acquire(bytes, true);
+    const data = dtype === 'bool' ? Uint32Array.from(values as Uint8Array) : values;
+    if (bytes > 0) this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, bytes);
+    this.counters.bytesTransferred += bytes;
+    this.counters.bytesAllocated += bytes;
+    return { buffer, bytes };
+  }
+
+  execute<P extends Prim>(prim: P, inputs: readonly Operand<GpuStorage>[], params: PrimParams[P], out: OutSpec): GpuStorage {
+    this.check();
+    const bytes = sizeOf(out.shape) * deviceBytes(out.dtype);
+    const result: GpuStorage = { buffer: this.pool.acquire(bytes, false), bytes };
+    this.counters.bytesAllocated += bytes;
+    if (bytes === 0) return result;
+    const kernel = gpuKernels[prim] as GpuKernel<P>;
+    const plan = kernel(inputs, params, out, this.caps);
+    const temps = (plan.temps ?? []).map((b) => this.pool.acquire(b, false));
+    for (const program of plan.programs) this.encode(program, inputs, result, temps);
+    for (const t of temps) this.pool.release(t);
+    return result;
+  }
+
+  /** Encodes one program into the open compute pass (its own pass while profiling). */
+  private encode(program: GpuProgram, inputs: readonly Operand<GpuStorage>[], out: GpuStorage, temps: GPUBuffer[]): void {
+    const before = this.pipelines.compiles;
+    const cached = this.pipelines.get(program.code, program.name);
+    this.counters.compiles += this.pipelines.compiles - before;
+    const entries = program.bindings.map((role: BufferRole) => {
+      if (role === 'out') return { buffer: out.buffer };
+      if (role === 'uniform') {
+        if (!program.uniform) throw new DeviceError(program.name, 'uniform data for its uniform binding', 'none');
+        return this.uniforms.alloc(program.uniform);
+      }
+      if (role.startsWith('in')) return { buffer: inputs[Number(role.slice(2))]!.storage.buffer };
+      return { buffer: temps[Number(role.slice(3))]! };
+    });
+    if (entries.length !== cached.bindings.length)
+      throw new DeviceError(program.name, `${cached.bindings.length} buffers for the shader's bindings`, `${entries.length}`);
+    const bindGroup = this.pipelines.bindGroup(cached, entries);
+    const profiled = this.profiler.enabled ? this.profiler.passFor(program.name) : undefined;
+    if (profiled) {
+      this.closePass();
+      const p = this.openEncoder().beginComputePass(profiled);
+      p.setPipeline(cached.pipeline);
+      p.setBindGroup(0, bindGroup);
+      p.dispatchWorkgroups(...program.workgroups);
+      p.end();
+    } else {
+      const p = this.openPass();
+      p.setPipeline(cached.pipeline);
+      p.setBindGroup(0, bindGroup);
+      p.dispatchWorkgroups(...program.workgroups);
+    }
+    this.counters.dispatches++;
+    this.dispatchesByKernel.set(program.name, (this.dispatchesByKernel.get(program.name) ?? 0) + 1);
+  }
+
+  private openEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private openPass(): GPUComputePassEncoder {
+    this.pass ??= this.openEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private closePass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Submits everything encoded so far as one command buffer. */
+  flush(): void {
+    this.check();
+    if (this.encoder === null) return;
+    this.closePass();
+    const afterSubmit = this.profiler.resolve(this.encoder);
+    this.uniforms.upload(this.device.queue);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.counters.submits++;
+    this.pool.onSubmit();
+    afterSubmit?.();
+  }
+
+  async read(storage: GpuStorage, dtype: DType, size: number): Promise<HostArray> {
+    this.flush();
+    const bytes = size * deviceBytes(dtype);
+    if (bytes === 0) return dtype === 'bool' ? new Uint8Array(0) : dtype === 'i32' ? new Int32Array(0) : dtype === 'u32' ? new Uint32Array(0) : new Float32Array(0);
+    const padded = Math.ceil(bytes / 4) * 4;
+    const staging = this.staging.get(padded)?.pop() ?? this.device.createBuffer({ size: padded, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(storage.buffer, 0, staging, 0, padded);
+    this.device.queue.submit([enc.finish()]);
+    this.counters.submits++;
+    this.pool.onSubmit();
+    await this.guardWait(staging.mapAsync(MapMode.READ));
+    const raw = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    let list = this.staging.get(padded);
+    if (!list) this.staging.set(padded, (list = []));
+    list.push(staging);
+    this.counters.bytesTransferred += bytes;
+    this.check();
+    switch (dtype) {
+      case 'f32':
+        return new Float32Array(raw);
+      case 'i32':
+        return new Int32Array(raw);
+      case 'u32':
+        return new Uint32Array(raw);
+      default:
+        return Uint8Array.from(new Uint32Array(raw));
+    }
+  }
+
+  free(storage: GpuStorage): void {
+    this.pool.release(storage.buffer);
+  }
+
+  /** Resolves when the device has finished all submitted work. */
+  async synchronize(): Promise<void> {
+    this.flush();
+    await this.guardWait(this.device.queue.onSubmittedWorkDone());
+    this.check();
+  }
+
+  enableProfiling(): void {
+    this.profiler.enable();
+  }
+  async profile(): Promise<KernelProfile[]> {
+    this.flush();
+    return this.profiler.report();
+  }
+
+  /** Frees idle pooled buffers (after a flush). */
+  trim(): number {
+    this.flush();
+    this.pipelines.dropBindGroups();
+    return this.pool.trim();
+  }
+
+  destroy(): void {
+    this.flush();
+    this.pool.trim();
+    this.uniforms.destroy();
+    this.profiler.destroy();
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.staging.clear();
+  }
+}

@@ -1,0 +1,43 @@
+// What a kernel builder returns: one or more compute programs and the temporary buffers
+// they share. Programs name their buffers by role in binding order, so the runtime can
+// bind them without per-kernel glue; the bind-group layout itself is read from the WGSL.
+
+import type { DType, OutSpec, Prim, PrimParams, Shape } from '@alphadrop/core';
+
+/** 'in0'.. the op's inputs, 'out' its result, 'tmp0'.. scratch buffers, 'uniform' the program's uniform block. */
+export type BufferRole = `in${number}` | 'out' | `tmp${number}` | 'uniform';
+
+export interface GpuProgram {
+  /** Kernel family and variant, for profiles and counters (e.g. 'matmul/tile64'). */
+  name: string;
+  code: string;
+  workgroups: readonly [number, number, number];
+  bindings: readonly BufferRole[];
+  /** Contents of the 'uniform' binding (run-time values that must not specialise the WGSL, e.g. RNG offsets). */
+  uniform?: Uint32Array;
+}
+
+export interface GpuPlan {
+  /** Sizes in bytes of scratch buffers tmp0, tmp1, ... */
+  temps?: readonly number[];
+  programs: readonly GpuProgram[];
+}
+
+export interface OperandSpec {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/** Device facts a builder may specialise on. */
+export interface KernelCaps {
+  subgroups: boolean;
+  maxWorkgroupStorage: number;
+  maxInvocations: number;
+}
+
+export type GpuKernel<P extends Prim> = (
+  inputs: readonly OperandSpec[],
+  params: PrimParams[P],
+  out: OutSpec,
+  caps: KernelCaps,
+) => GpuPlan;
