@@ -10,9 +10,9 @@ import { isFloat } from './dtype.js';
 import type { Prim, PrimParams } from './prims.js';
 import { vjpRules, type SavedValues } from './rules-vjp.js';
 import { fmtShape } from './shape.js';
-import type { Tensor } from './tensor.js';
-import { tidy } from './memory.js';
-import { add, onesLike, zerosLike } from './ops.js';
+import { Tensor } from './tensor.js';
+import { keep, tidy } from './memory.js';
+import { add, onesLike, reshape, zerosLike } from './ops.js';
 
 interface TapeEntry {
   prim: Prim;
@@ -26,25 +26,58 @@ interface TapeEntry {
 class Tape {
   readonly watched = new Set<number>();
   readonly entries: TapeEntry[] = [];
+  /** The tape's own references to saved tensors (by saved tensor id), released after backward. */
+  readonly retained = new Map<number, Tensor>();
+  /** noGrad hides ops from the tapes opened outside it, not from a gradient taken inside it. */
+  constructor(readonly noGradDepth: number) {}
+
+  /**
+   * A view of `t` sharing its storage that no tidy scope disposes: a scope inside the
+   * differentiated function may dispose `t` before the backward pass reads it.
+   */
+  retain(t: Tensor): Tensor {
+    const id = idOf(t);
+    let view = this.retained.get(id);
+    if (view === undefined) {
+      const h = t.handle;
+      h.refs++;
+      view = keep(new Tensor(t.shape, t.dtype, h));
+      origin.set(view, id);
+      this.retained.set(id, view);
+    }
+    return view;
+  }
+
+  release(): void {
+    for (const view of this.retained.values()) view.dispose();
+    this.retained.clear();
+  }
 }
+
+/** A retained view stands for the tensor it was made from, on every tape (grad of grad). */
+const origin = new WeakMap<Tensor, number>();
+const idOf = (t: Tensor): number => origin.get(t) ?? t.id;
 
 const tapes: Tape[] = [];
 let noGradDepth = 0;
 
 /** Called by engine.apply after every primitive. */
 export function record<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P], out: Tensor): void {
-  if (tapes.length === 0 || noGradDepth > 0 || !isFloat(out.dtype)) return;
+  if (tapes.length === 0 || !isFloat(out.dtype)) return;
   for (const tape of tapes) {
-    const needs = inputs.map((t) => isFloat(t.dtype) && tape.watched.has(t.id));
+    if (tape.noGradDepth !== noGradDepth) continue;
+    const needs = inputs.map((t) => isFloat(t.dtype) && tape.watched.has(idOf(t)));
     if (!needs.some(Boolean)) continue;
     const rule = vjpRules[prim];
     const saved: SavedValues = {
-      x: inputs.map((t, i) => (rule.saves.inputs === 'all' || (rule.saves.inputs as readonly number[]).includes(i) ? t : undefined)),
-      y: rule.saves.output ? out : undefined,
+      x: inputs.map((t, i) =>
+        rule.saves.inputs === 'all' || (rule.saves.inputs as readonly number[]).includes(i) ? tape.retain(t) : undefined,
+      ),
+      y: rule.saves.output ? tape.retain(out) : undefined,
       shapes: inputs.map((t) => t.shape),
       dtypes: inputs.map((t) => t.dtype),
     };
-    tape.entries.push({ prim, params, inputIds: inputs.map((t) => t.id), needs, saved, outputId: out.id });
+    tape.entries.push({ prim, params, inputIds: inputs.map(idOf), needs, saved, outputId: out.id });
     tape.watched.add(out.id);
   }
 }
@@ -97,22 +130,35 @@ export function valueAndGradsOf(fn: () => Tensor, wrt: readonly Tensor[], dy?: T
   for (const t of wrt)
     if (!isFloat(t.dtype)) throw new DTypeError('valueAndGrad', 'float tensors to differentiate with respect to', t.dtype);
   const run = (): ValueAndGrads => {
-    const tape = new Tape();
+    const tape = new Tape(noGradDepth);
     for (const t of wrt) tape.watched.add(t.id);
     tapes.push(tape);
-    let y: Tensor;
     try {
-      y = fn();
+      let y: Tensor;
+      try {
+        y = fn();
+      } finally {
+        tapes.pop();
+      }
+      if (!isFloat(y.dtype)) throw new DTypeError('valueAndGrad', 'a float result', y.dtype);
+      if (dy === undefined && y.size !== 1)
+        throw new ShapeError('valueAndGrad', 'a scalar result (or an explicit dy)', fmtShape(y.shape));
+      if (dy !== undefined && (dy.shape.length !== y.shape.length || dy.shape.some((d, i) => d !== y.shape[i])))
+        throw new ShapeError('valueAndGrad', `dy of the result's shape ${fmtShape(y.shape)}`, fmtShape(dy.shape));
+      const grads = backward(tape, y, dy ?? onesLike(y));
+      // Each result is a tensor of its own: never an input, dy, or another result (one
+      // cotangent can serve several operands), so disposing one leaves the rest alive.
+      const taken = new Set<Tensor>(dy ? [...wrt, dy] : wrt);
+      const own = (t: Tensor): Tensor => {
+        const r = taken.has(t) ? reshape(t, [...t.shape]) : t;
+        taken.add(r);
+        return r;
+      };
+      const value = own(y);
+      return { value, grads: wrt.map((t) => own(grads.get(t.id) ?? zerosLike(t))) };
     } finally {
-      tapes.pop();
+      tape.release();
     }
-    if (!isFloat(y.dtype)) throw new DTypeError('valueAndGrad', 'a float result', y.dtype);
-    if (dy === undefined && y.size !== 1)
-      throw new ShapeError('valueAndGrad', 'a scalar result (or an explicit dy)', fmtShape(y.shape));
-    if (dy !== undefined && (dy.shape.length !== y.shape.length || dy.shape.some((d, i) => d !== y.shape[i])))
-      throw new ShapeError('valueAndGrad', `dy of the result's shape ${fmtShape(y.shape)}`, fmtShape(dy.shape));
-    const grads = backward(tape, y, dy ?? onesLike(y));
-    return { value: y, grads: wrt.map((t) => grads.get(t.id) ?? zerosLike(t)) };
   };
   // Inside an enclosing gradient, the enclosing tape holds references to our
   // intermediates: leave them to the enclosing scope instead of disposing them here.
