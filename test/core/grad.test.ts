@@ -12,6 +12,7 @@ import {
   memory, minimum, mse, mul, neg, oneHot, pad, permute, pow, randomBits, randomUniform, reciprocal, relu, reshape,
   scatterAdd, setBackend, sigmoid, sign, sin, slice, softmax, sqrt, stopGradient, sub, sum, tanh, tensor, tidy,
   transpose, valueAndGradsOf, vjpRules, where, type Conv2dGeometry, type Pool2dGeometry, type Shape,
+  linear, dropout, optimizerUpdate, logsumexpComposite, bernoulli,
 } from '@alphadrop/core';
 import { awayFromZero, checkGrad, distinct, prng, uniform, values } from '../helpers/gradcheck.js';
 
@@ -383,7 +384,69 @@ const gradCases: { [P in Prim]: Case[] } = {
     ),
     exactlyZero('randomBits', (x) => add(mul(x, 0), cast(randomBits(x.shape, { seed: 3 }), 'f64')), () => U([4])),
   ].map((k) => ({ ...k, ignoredByTape: true })),
+  [Prim.FusedMatmul]: [
+    c('linear: x w + b, relu', () =>
+      checkGrad('lin', (x, w, b) => linear(x, w, b, { activation: 'relu' }), [U([5, 4]), U([4, 3]), U([3])])),
+    c('linear with dropout on x (mask regenerated in backward)', () =>
+      checkGrad('lin-drop', (x, w, b) => linear(x, w, b, { dropout: { keepProb: 0.6, seed: 3, stream: 1, offset: 0 } }), [U([6, 5]), U([5, 3]), U([3])])),
+    c('linear transA with dropout, no bias', () =>
+      checkGrad('lin-tA', (x, w) => linear(x, w, null, { transA: true, dropout: { keepProb: 0.5, seed: 9, stream: 2, offset: 4 } }), [U([5, 6]), U([5, 3])])),
+    c('linear transB with dropout and relu, batched', () =>
+      checkGrad('lin-tB', (x, w) => linear(x, w, null, { transB: true, activation: 'relu', dropout: { keepProb: 0.7, seed: 1, stream: 0, offset: 0 } }), [U([2, 4, 5]), U([3, 5])])),
+  ],
+  [Prim.Dropout]: [
+    c('dropout', () => checkGrad('drop', (x) => dropout(x, { keepProb: 0.5, seed: 5, stream: 3, offset: 7 }), [U([4, 7])])),
+  ],
+  [Prim.LogSumExp]: [
+    c('logsumexp axis 0 keepDims, axis -1', () => {
+      checkGrad('lse0', (x) => logsumexp(x, 0, true), [U([4, 3], -3, 3)]);
+      checkGrad('lse1', (x) => logsumexp(x, -1), [U([2, 3, 5], -3, 3)]);
+    }),
+  ],
+  [Prim.OptimizerUpdate]: [
+    exactlyZero('optimizerUpdate', (x) => mul(optimizerUpdate(x, x, [], { rule: 'sgd', lr: 0.1 })[0]!, 0), () => U([4])),
+  ].map((k) => ({ ...k, ignoredByTape: false })),
 };
+
+describe('fused primitives equal their compositions', () => {
+  const close = (a: Tensor, b: Tensor) => {
+    const x = values(a), y = values(b);
+    expect(x.length).toBe(y.length);
+    x.forEach((v, i) => expect(v).toBeCloseTo(y[i]!, 12));
+  };
+  const d = { keepProb: 0.6, seed: 11, stream: 4, offset: 2 ** 33 + 5 };
+  it('linear = relu(matmul(dropout(x), w) + b)', () => {
+    const x = U([7, 5]), w = U([5, 4]), b = U([4]);
+    close(linear(x, w, b, { activation: 'relu', dropout: d }), relu(add(matmul(dropout(x, d), w), b)));
+    close(linear(x, w, null, { transA: false }), matmul(x, w));
+  });
+  it('dropout = x * bernoulli mask / keep, from the same Philox words', () => {
+    const x = U([3, 9]);
+    const mask = cast(bernoulli(x.shape, d.keepProb, d), 'f64');
+    close(dropout(x, d), div(mul(x, mask), d.keepProb));
+  });
+  it('logsumexp (fused) = logsumexpComposite', () => {
+    const x = U([4, 6], -50, 50);
+    close(logsumexp(x, 1), logsumexpComposite(x, 1));
+    close(logsumexp(x, 0, true), logsumexpComposite(x, 0, true));
+  });
+  it('optimizerUpdate = the elementwise rules (sgd, momentum, nesterov, adam)', () => {
+    const p = U([6]), g = U([6]), v = U([6]), m2 = U([6], 0.1, 1); // a second moment is positive
+    close(optimizerUpdate(p, g, [], { rule: 'sgd', lr: 0.1 })[0]!, sub(p, mul(g, 0.1)));
+    const [pm, vm] = optimizerUpdate(p, g, [v], { rule: 'momentum', lr: 0.1, momentum: 0.9 });
+    const vNew = add(mul(v, 0.9), g);
+    close(vm!, vNew);
+    close(pm!, sub(p, mul(vNew, 0.1)));
+    close(optimizerUpdate(p, g, [v], { rule: 'nesterov', lr: 0.1, momentum: 0.9 })[0]!, sub(p, mul(add(g, mul(vNew, 0.9)), 0.1)));
+    const [pa, ma, va] = optimizerUpdate(p, g, [v, m2], { rule: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3 });
+    const mNew = add(mul(v, 0.9), mul(g, 0.1));
+    const v2 = add(mul(m2, 0.999), mul(mul(g, g), 0.001));
+    close(ma!, mNew);
+    close(va!, v2);
+    const mHat = div(mNew, 1 - 0.9 ** 3), vHat = div(v2, 1 - 0.999 ** 3);
+    close(pa!, sub(p, div(mul(mHat, 0.01), add(sqrt(vHat), 1e-8))));
+  });
+});
 
 describe('gradient checks, one table row per primitive', () => {
   it('every member of Prim has at least one gradient case', () => {

@@ -3,11 +3,15 @@
 
 import { DTypeError, ShapeError } from './errors.js';
 import * as op from './ops.js';
+import { logsumexp as fusedLogsumexp } from './fused.js';
 import { fmtShape } from './shape.js';
 import type { Tensor } from './tensor.js';
 
-/** log Σ exp(x) over `axis`, stabilised by the (gradient-free) maximum. */
-export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
+/**
+ * log Σ exp(x) over `axis` from plain primitives, stabilised by the (gradient-free)
+ * maximum. The fused primitive (fused.ts `logsumexp`) must equal it.
+ */
+export function logsumexpComposite(x: Tensor, axis = -1, keepDims = false): Tensor {
   const m = op.max(x, axis, true);
   // The max is a constant shift: its gradient contributions cancel, but stopping it keeps
   // the tape small and the tie-splitting of max out of the picture.
@@ -23,7 +27,7 @@ function normalize(axis: number, rank: number): number {
 
 /** x − logsumexp(x): never log(softmax(x)), which underflows to −∞. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  return op.sub(x, logsumexp(x, axis, true));
+  return op.sub(x, fusedLogsumexp(x, axis, true));
 }
 
 export function softmax(x: Tensor, axis = -1): Tensor {

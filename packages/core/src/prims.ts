@@ -58,6 +58,15 @@ export enum Prim {
   Cast = 'cast',
   // randomness (counter-based, see random/philox.ts)
   RandomBits = 'randomBits',
+  // fused primitives: each must equal its composition (tested), with its own VJP
+  /** act((A ⊙ mask / keep) · B + bias): a linear layer with dropout on its input. */
+  FusedMatmul = 'fusedMatmul',
+  /** x ⊙ mask / keep, the mask regenerated from its Philox coordinates. */
+  Dropout = 'dropout',
+  /** log Σ exp along one axis, stabilised by the maximum. */
+  LogSumExp = 'logSumExp',
+  /** One optimizer step over a flat parameter buffer: [param, grad, ...slots] → packed [1 + slots, ...]. */
+  OptimizerUpdate = 'optimizerUpdate',
 }
 
 export type UnaryPrim =
@@ -102,6 +111,37 @@ export interface Pool2dGeometry {
 }
 
 type None = Record<string, never>;
+
+/**
+ * Where a dropout mask comes from: element i of the masked tensor (flat, row-major) is
+ * kept iff Philox word i at (seed, stream, offset) is below round(keepProb · 2^32)
+ * (random/philox.ts: word i is word i mod 4 of block offset + floor(i / 4)).
+ * Kept elements are scaled by 1 / keepProb (inverted dropout).
+ */
+export interface DropoutParams {
+  keepProb: number;
+  seed: number;
+  stream: number;
+  offset: number;
+}
+
+export type Activation = 'none' | 'relu';
+
+export type OptimizerRule = 'sgd' | 'momentum' | 'nesterov' | 'adam';
+
+/** Hyper-parameters of one optimizer step; `step` counts from 1 (Adam's bias correction). */
+export interface OptimizerParams {
+  rule: OptimizerRule;
+  lr: number;
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  step: number;
+}
+
+/** Optimizer state slots each rule carries (velocity; or first and second moments). */
+export const OPTIMIZER_SLOTS: { [R in OptimizerRule]: number } = { sgd: 0, momentum: 1, nesterov: 1, adam: 2 };
 
 /** The static parameters of each primitive (everything that is not a tensor input). */
 export interface PrimParams {
@@ -170,6 +210,11 @@ export interface PrimParams {
     kind: 'bits' | 'uniform';
     dtype: DType;
   };
+  /** Inputs a, b[, bias]; the mask (if any) applies to a's stored elements, whatever transA. */
+  [Prim.FusedMatmul]: { transA: boolean; transB: boolean; bias: boolean; activation: Activation; dropout: DropoutParams | null };
+  [Prim.Dropout]: DropoutParams;
+  [Prim.LogSumExp]: { axis: number; keepDims: boolean };
+  [Prim.OptimizerUpdate]: OptimizerParams;
 }
 
 /** Number of tensor inputs (Concat is variadic: -1). */
@@ -186,4 +231,5 @@ export const PRIM_ARITY: { [P in Prim]: number } = {
   [Prim.Reshape]: 1, [Prim.Permute]: 1, [Prim.Expand]: 1, [Prim.Slice]: 1, [Prim.Pad]: 1,
   [Prim.Concat]: -1, [Prim.Gather]: 2, [Prim.ScatterAdd]: 2, [Prim.OneHot]: 1, [Prim.Cast]: 1,
   [Prim.RandomBits]: 0,
+  [Prim.FusedMatmul]: -1, [Prim.Dropout]: 1, [Prim.LogSumExp]: 1, [Prim.OptimizerUpdate]: -1,
 };

@@ -5,7 +5,7 @@
 import type { OutSpec } from './backend.js';
 import { DTYPES, type DType } from './dtype.js';
 import { DTypeError, ShapeError, ValueError } from './errors.js';
-import { Prim, type PrimParams, type Conv2dGeometry, type Pool2dGeometry } from './prims.js';
+import { Prim, OPTIMIZER_SLOTS, type PrimParams, type Conv2dGeometry, type Pool2dGeometry, type DropoutParams } from './prims.js';
 import { broadcastShapes, fmtShape, sizeOf, assertValidShape, type Shape } from './shape.js';
 
 export type ShapeRule<P extends Prim> = (inputs: readonly OutSpec[], params: PrimParams[P]) => OutSpec;
@@ -59,6 +59,13 @@ function checkAxes(prim: Prim, axes: readonly number[], rank: number): void {
 function checkPositivePair(prim: Prim, name: string, v: readonly [number, number], min: number): void {
   if (!v.every((x) => Number.isInteger(x) && x >= min))
     throw new ValueError(prim, `${name} of integers >= ${min}`, `[${v.join(', ')}]`);
+}
+
+function checkDropout(prim: Prim, d: DropoutParams): void {
+  if (!(d.keepProb > 0 && d.keepProb <= 1)) throw new ValueError(prim, 'keepProb in (0, 1]', String(d.keepProb));
+  for (const [name, v] of [['seed', d.seed], ['stream', d.stream], ['offset', d.offset]] as const)
+    if (!Number.isSafeInteger(v) || v < 0) throw new ValueError(prim, `dropout ${name} a non-negative safe integer`, String(v));
+  if (d.stream > 0xffffffff) throw new ValueError(prim, 'dropout stream < 2^32', String(d.stream));
 }
 
 /** Output size of a sliding window along one axis. */
@@ -280,5 +287,49 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
     if (kind === 'bits' && dtype !== 'u32') throw new DTypeError(Prim.RandomBits, "dtype u32 for kind 'bits'", dtype);
     if (kind === 'uniform') need(Prim.RandomBits, dtype, FLOAT, 'uniform output');
     return { shape, dtype };
+  },
+  [Prim.FusedMatmul]: (inputs, p) => {
+    const P = Prim.FusedMatmul;
+    const [a, b, bias] = inputs;
+    if (inputs.length !== (p.bias ? 3 : 2)) throw new ShapeError(P, `${p.bias ? 3 : 2} inputs`, `${inputs.length}`);
+    sameDType(P, a!, b!);
+    need(P, a!.dtype, FLOAT);
+    if (p.activation !== 'none' && p.activation !== 'relu') throw new ValueError(P, "activation 'none' or 'relu'", String(p.activation));
+    if (p.dropout) checkDropout(P, p.dropout);
+    const shape = matmulShape(a!.shape, b!.shape, p.transA, p.transB);
+    if (bias) {
+      sameDType(P, a!, bias);
+      const n = shape[shape.length - 1]!;
+      if (bias.shape.length !== 1 || bias.shape[0] !== n) throw new ShapeError(P, `bias of shape [${n}]`, fmtShape(bias.shape));
+    }
+    return { shape, dtype: a!.dtype };
+  },
+  [Prim.Dropout]: ([x], p) => {
+    need(Prim.Dropout, x!.dtype, FLOAT);
+    checkDropout(Prim.Dropout, p);
+    return { shape: x!.shape, dtype: x!.dtype };
+  },
+  [Prim.LogSumExp]: ([x], { axis, keepDims }) => {
+    need(Prim.LogSumExp, x!.dtype, FLOAT);
+    checkAxes(Prim.LogSumExp, [axis], x!.shape.length);
+    if (x!.shape[axis] === 0) throw new ShapeError(Prim.LogSumExp, 'a non-empty axis', fmtShape(x!.shape));
+    return { shape: reduceShape(x!.shape, [axis], keepDims), dtype: x!.dtype };
+  },
+  [Prim.OptimizerUpdate]: (inputs, p) => {
+    const P = Prim.OptimizerUpdate;
+    const slots = OPTIMIZER_SLOTS[p.rule];
+    if (slots === undefined) throw new ValueError(P, 'rule sgd/momentum/nesterov/adam', String(p.rule));
+    if (inputs.length !== 2 + slots) throw new ShapeError(P, `${2 + slots} inputs (param, grad, ${slots} slots) for ${p.rule}`, `${inputs.length}`);
+    const [param] = inputs;
+    need(P, param!.dtype, FLOAT);
+    for (const t of inputs) {
+      sameDType(P, param!, t);
+      if (t.shape.length !== param!.shape.length || t.shape.some((d, i) => d !== param!.shape[i]))
+        throw new ShapeError(P, `operands of the parameter's shape ${fmtShape(param!.shape)}`, fmtShape(t.shape));
+    }
+    for (const [name, v] of [['lr', p.lr], ['momentum', p.momentum], ['beta1', p.beta1], ['beta2', p.beta2], ['eps', p.eps]] as const)
+      if (!Number.isFinite(v)) throw new ValueError(P, `a finite ${name}`, String(v));
+    if (!Number.isInteger(p.step) || p.step < 1) throw new ValueError(P, 'step an integer >= 1', String(p.step));
+    return { shape: [1 + slots, ...param!.shape], dtype: param!.dtype };
   },
 };

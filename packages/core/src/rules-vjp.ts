@@ -8,6 +8,7 @@ import { StateError } from './errors.js';
 import * as op from './ops.js';
 import { Prim, type PrimParams } from './prims.js';
 import { broadcastedAxes, type Shape } from './shape.js';
+import * as fused from './fused.js';
 import type { Tensor } from './tensor.js';
 
 export interface SavedValues {
@@ -274,6 +275,44 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
     vjp: (dy, s) => [s.dtypes[0] === 'f32' || s.dtypes[0] === 'f64' ? op.cast(dy, s.dtypes[0]) : null],
   },
   [Prim.RandomBits]: { saves: NONE, vjp: () => [] },
+
+  // y = act(op(A ⊙ m/keep) · op(B) + bias): dz = act'(y) dy; dA = dropout(dz op(B)ᵀ) (in A's layout);
+  // dB = op(A ⊙ m/keep)ᵀ dz (the mask regenerated, never stored); dbias = Σ_rows dz
+  [Prim.FusedMatmul]: {
+    saves: XY,
+    vjp: (dy, s, p, n) => {
+      const a = x0(s);
+      const b = x1(s);
+      const dz = p.activation === 'relu' ? op.where(op.greater(s.y!, 0), dy, 0) : dy;
+      let da: Tensor | null = null;
+      if (n[0]) {
+        const g = p.transA ? op.matmul(b, dz, { transA: p.transB, transB: true }) : op.matmul(dz, b, { transB: !p.transB });
+        da = unbroadcastBatch(p.dropout ? fused.dropout(g, p.dropout) : g, s.shapes[0]!);
+      }
+      let db: Tensor | null = null;
+      if (n[1]) {
+        if (!p.transB) db = fused.linear(a, dz, null, { transA: !p.transA, dropout: p.dropout });
+        else db = op.matmul(dz, p.dropout ? fused.dropout(a, p.dropout) : a, { transA: true, transB: p.transA });
+        db = unbroadcastBatch(db, s.shapes[1]!);
+      }
+      const dbias = p.bias && n[2] ? op.sum(dz, dz.shape.slice(0, -1).map((_, i) => i)) : null;
+      return [da, db, dbias];
+    },
+  },
+  // linear and diagonal: dx = dy ⊙ m / keep, the same mask
+  [Prim.Dropout]: { saves: NONE, vjp: (dy, _s, p) => [fused.dropout(dy, p)] },
+  // d logsumexp = softmax(x) dy = exp(x - y) dy
+  [Prim.LogSumExp]: {
+    saves: XY,
+    vjp: (dy, s, { axis, keepDims }) => {
+      const kept = s.shapes[0]!.map((d, i) => (i === axis ? 1 : d));
+      const y = keepDims ? s.y! : op.reshape(s.y!, kept);
+      const g = keepDims ? dy : op.reshape(dy, kept);
+      return [op.mul(g, op.exp(op.sub(x0(s), y)))];
+    },
+  },
+  // an optimizer step is not differentiated
+  [Prim.OptimizerUpdate]: { saves: NONE, vjp: (_dy, s) => s.shapes.map(() => null) },
 };
 
 // The backward primitives are reached only through these helpers (not public ops).

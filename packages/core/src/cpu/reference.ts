@@ -5,8 +5,8 @@
 import type { Operand, OutSpec } from '../backend.js';
 import { allocHost, type HostArray } from '../dtype.js';
 import { ValueError } from '../errors.js';
-import { Prim, type PrimParams, type UnaryPrim, type BinaryPrim } from '../prims.js';
-import { bitsToUniform, philoxFill } from '../random/philox.js';
+import { Prim, type DropoutParams, type PrimParams, type UnaryPrim, type BinaryPrim } from '../prims.js';
+import { bitsToUniform, keepThreshold, philoxFill } from '../random/philox.js';
 import { sizeOf, stridesOf, type Shape } from '../shape.js';
 import { binaryFns, compareFns, unaryFns } from './scalar-fns.js';
 
@@ -158,6 +158,16 @@ function checkIndices(where: string, idx: HostArray, bound: number): void {
     const v = idx[i]!;
     if (v < 0 || v >= bound) throw new ValueError(where, `indices in [0, ${bound})`, String(v), `at flat position ${i}`);
   }
+}
+
+/** x ⊙ mask / keep in float64, the mask from the Philox words of (seed, stream, offset). */
+export function applyDropout(x: ArrayLike<number>, d: DropoutParams): Float64Array {
+  const bits = new Uint32Array(x.length);
+  philoxFill(bits, d.seed, d.stream, d.offset);
+  const thr = keepThreshold(d.keepProb);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = d.keepProb === 1 || bits[i]! < thr ? x[i]! / d.keepProb : 0;
+  return out;
 }
 
 export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
@@ -363,6 +373,69 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
     if (kind === 'bits') return bits;
     const r = allocHost(out.dtype, bits.length);
     for (let i = 0; i < bits.length; i++) r[i] = bitsToUniform(bits[i]!);
+    return r;
+  },
+  [Prim.FusedMatmul]: (inputs, p, out) => {
+    const [a, b, bias] = inputs;
+    const masked = p.dropout ? { ...a!, storage: applyDropout(a!.storage, p.dropout) } : a!;
+    const y = matmulRef([masked, b!], { transA: p.transA, transB: p.transB }, { shape: out.shape, dtype: 'f64' });
+    const r = allocHost(out.dtype, y.length);
+    const n = out.shape[out.shape.length - 1]!;
+    for (let i = 0; i < y.length; i++) {
+      const v = y[i]! + (bias ? bias.storage[i % n]! : 0);
+      r[i] = p.activation === 'relu' ? (v > 0 ? v : 0) : v;
+    }
+    return r;
+  },
+  [Prim.Dropout]: ([x], p, out) => {
+    const r = allocHost(out.dtype, x!.storage.length);
+    r.set(applyDropout(x!.storage, p));
+    return r;
+  },
+  [Prim.LogSumExp]: ([x], { axis }, out) => {
+    const keptShape = x!.shape.map((d, i) => (i === axis ? 1 : d));
+    const m = new Float64Array(sizeOf(keptShape)).fill(-Infinity);
+    const offs = new Int32Array(x!.storage.length);
+    for (let i = 0; i < x!.storage.length; i++) {
+      offs[i] = broadcastOffset(unravel(i, x!.shape), keptShape);
+      m[offs[i]!] = Math.max(m[offs[i]!]!, x!.storage[i]!);
+    }
+    const s = new Float64Array(m.length);
+    for (let i = 0; i < x!.storage.length; i++) if (m[offs[i]!] !== -Infinity) s[offs[i]!]! += Math.exp(x!.storage[i]! - m[offs[i]!]!);
+    const r = allocHost(out.dtype, m.length);
+    for (let o = 0; o < m.length; o++) r[o] = m[o] === -Infinity ? -Infinity : m[o]! + Math.log(s[o]!);
+    return r;
+  },
+  [Prim.OptimizerUpdate]: (inputs, p, out) => {
+    const [param, grad, s1, s2] = inputs;
+    const n = param!.storage.length;
+    const r = allocHost(out.dtype, sizeOf(out.shape));
+    for (let i = 0; i < n; i++) {
+      const w = param!.storage[i]!;
+      const g = grad!.storage[i]!;
+      switch (p.rule) {
+        case 'sgd':
+          r[i] = w - p.lr * g;
+          break;
+        case 'momentum':
+        case 'nesterov': {
+          const v = p.momentum * s1!.storage[i]! + g;
+          r[i] = w - p.lr * (p.rule === 'nesterov' ? g + p.momentum * v : v);
+          r[n + i] = v;
+          break;
+        }
+        case 'adam': {
+          const m = p.beta1 * s1!.storage[i]! + (1 - p.beta1) * g;
+          const v = p.beta2 * s2!.storage[i]! + (1 - p.beta2) * g * g;
+          const mHat = m / (1 - Math.pow(p.beta1, p.step));
+          const vHat = v / (1 - Math.pow(p.beta2, p.step));
+          r[i] = w - (p.lr * mHat) / (Math.sqrt(vHat) + p.eps);
+          r[n + i] = m;
+          r[2 * n + i] = v;
+          break;
+        }
+      }
+    }
     return r;
   },
 };
