@@ -7,6 +7,11 @@ import { binaryPlan, castPlan, comparePlan, copyPlan, unaryPlan, wherePlan } fro
 import { reducePlan } from './kernels/reduce.js';
 import { matmulPlan } from './kernels/matmul.js';
 import { randomBitsPlan } from './kernels/random.js';
+import { dropoutPlan, fusedMatmulPlan, logSumExpPlan, optimizerPlan } from './kernels/fused.js';
+import { conv2dFilterGradPlan, conv2dInputGradPlan, conv2dPlan } from './kernels/conv.js';
+import { maxPool2dGradPlan, maxPool2dPlan } from './kernels/pool.js';
+import { concatPlan, padPlan, permutePlan, slicePlan } from './kernels/movement.js';
+import { gatherPlan, oneHotPlan, scatterAddPlan } from './kernels/gather.js';
 
 const pending =
   (prim: Prim): GpuKernel<Prim> =>
@@ -42,20 +47,24 @@ export const gpuKernels: { [P in Prim]: GpuKernel<P> } = {
   [Prim.Max]: (inputs, p: PrimParams[Prim.Max], out) => reducePlan('max', inputs[0]!, p.axes, out),
   [Prim.Argmax]: (inputs, p: PrimParams[Prim.Argmax], out) => reducePlan('argmax', inputs[0]!, [p.axis], out),
   [Prim.Matmul]: matmulPlan,
-  [Prim.Conv2d]: pending(Prim.Conv2d),
-  [Prim.Conv2dInputGrad]: pending(Prim.Conv2dInputGrad),
-  [Prim.Conv2dFilterGrad]: pending(Prim.Conv2dFilterGrad),
-  [Prim.MaxPool2d]: pending(Prim.MaxPool2d),
-  [Prim.MaxPool2dGrad]: pending(Prim.MaxPool2dGrad),
+  [Prim.Conv2d]: conv2dPlan,
+  [Prim.Conv2dInputGrad]: conv2dInputGradPlan,
+  [Prim.Conv2dFilterGrad]: conv2dFilterGradPlan,
+  [Prim.MaxPool2d]: maxPool2dPlan,
+  [Prim.MaxPool2dGrad]: maxPool2dGradPlan,
   [Prim.Reshape]: copyPlan('reshape'),
-  [Prim.Permute]: pending(Prim.Permute),
+  [Prim.Permute]: permutePlan,
   [Prim.Expand]: copyPlan('expand'),
-  [Prim.Slice]: pending(Prim.Slice),
-  [Prim.Pad]: pending(Prim.Pad),
-  [Prim.Concat]: pending(Prim.Concat),
-  [Prim.Gather]: pending(Prim.Gather),
-  [Prim.ScatterAdd]: pending(Prim.ScatterAdd),
-  [Prim.OneHot]: pending(Prim.OneHot),
+  [Prim.Slice]: slicePlan,
+  [Prim.Pad]: padPlan,
+  [Prim.Concat]: concatPlan,
+  [Prim.Gather]: gatherPlan,
+  [Prim.ScatterAdd]: scatterAddPlan,
+  [Prim.OneHot]: oneHotPlan,
   [Prim.Cast]: castPlan,
   [Prim.RandomBits]: randomBitsPlan,
+  [Prim.FusedMatmul]: fusedMatmulPlan,
+  [Prim.Dropout]: dropoutPlan,
+  [Prim.LogSumExp]: logSumExpPlan,
+  [Prim.OptimizerUpdate]: optimizerPlan,
 };

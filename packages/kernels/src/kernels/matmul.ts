@@ -6,6 +6,7 @@
 
 import { sizeOf, stridesOf, type OutSpec, type Shape } from '@alphadrop/core';
 import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
+import { PHILOX_WGSL } from './random.js';
 
 export interface MatmulGeometry {
   M: number;
@@ -50,13 +51,36 @@ function batchOffset(batch: Shape, inBatch: Shape): string {
 export const TILE = 64;
 const TK = 16;
 
-export function wgsl(g: MatmulGeometry, epilogue = ''): string {
+/** The fused variants: dropout on A while it is loaded, bias and ReLU in the epilogue. */
+export interface MatmulFusion {
+  bias: boolean;
+  relu: boolean;
+  dropout: boolean;
+}
+const PLAIN: MatmulFusion = { bias: false, relu: false, dropout: false };
+
+export function wgsl(g: MatmulGeometry, fusion: MatmulFusion = PLAIN): string {
   const { M, N, K, transA, transB } = g;
-  const aLoad = transA ? `A[aOff + gk * ${M}u + gr]` : `A[aOff + gr * ${K}u + gk]`;
+  const aIndex = transA ? `aOff + gk * ${M}u + gr` : `aOff + gr * ${K}u + gk`;
+  const aLoad = fusion.dropout ? `drop_load(${aIndex})` : `A[${aIndex}]`;
   const bLoad = transB ? `B[bOff + gc * ${K}u + gk2]` : `B[bOff + gk2 * ${N}u + gc]`;
+  const cBinding = fusion.bias ? 3 : 2;
+  const epilogue = [fusion.bias ? 'v += bias[c];' : '', fusion.relu ? 'v = max(v, 0.0);' : ''].join(' ');
+  const dropDecls = fusion.dropout
+    ? `struct Drop { k0: u32, k1: u32, stream: u32, offLo: u32, offHi: u32, threshold: u32, scale: f32, pad: u32 }
+@group(0) @binding(${cBinding + 1}) var<uniform> drop: Drop;
+${PHILOX_WGSL}
+// A's element i is kept iff Philox word i of the dropout coordinates is below the threshold.
+fn drop_load(i: u32) -> f32 {
+  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.stream, drop.offLo, drop.offHi, i / 4u)[i % 4u];
+  return select(0.0, A[i] * drop.scale, w < drop.threshold);
+}`
+    : '';
   return `@group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+${fusion.bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;' : ''}
+@group(0) @binding(${cBinding}) var<storage, read_write> C: array<f32>;
+${dropDecls}
 var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>;
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;
 @compute @workgroup_size(16, 16)

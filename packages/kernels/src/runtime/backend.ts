@@ -34,6 +34,13 @@ export interface WebGpuBackendOptions {
   /** Wraps every promise the backend awaits on the device (the Node layer's tick guard). */
   guardWait?: <T>(p: Promise<T>) => Promise<T>;
   adapterInfo?: GPUAdapterInfo;
+  /**
+   * Objects the device must not outlive, held for the backend's lifetime. In Node this is
+   * the dawn.node GPU instance: if it is garbage collected while the device is in use,
+   * Dawn tears the instance down under the device and the process aborts (a futex error
+   * or a segfault inside a later wait).
+   */
+  keepAlive?: readonly unknown[];
 }
 
 /** Device storage bytes per element: bool is widened to u32. */
@@ -59,12 +66,16 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   private readonly guardWait: <T>(p: Promise<T>) => Promise<T>;
   /** Counts per kernel name since start: which kernels a step dispatches. */
   readonly dispatchesByKernel = new Map<string, number>();
+  readonly adapterInfo: GPUAdapterInfo | undefined;
+  private readonly keepAlive: readonly unknown[];
 
   constructor(
     readonly device: GPUDevice,
     opts: WebGpuBackendOptions = {},
   ) {
     this.guardWait = opts.guardWait ?? ((p) => p);
+    this.adapterInfo = opts.adapterInfo;
+    this.keepAlive = opts.keepAlive ?? [];
     this.pool = new BufferPool(device);
     this.pipelines = new PipelineCache(device);
     this.uniforms = new UniformArena(device, device.limits.minUniformBufferOffsetAlignment);

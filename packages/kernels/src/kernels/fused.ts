@@ -1,0 +1,141 @@
+// Kernels of the fused primitives: linear (matmul with dropout on A while loading, bias and
+// ReLU in the epilogue: one dispatch per layer), dropout (mask regenerated from its Philox
+// coordinates, never stored), logsumexp along one axis, and the optimizer update over a
+// flat parameter buffer (one dispatch for all parameters).
+// Reference: @alphadrop/core referenceKernels[Prim.FusedMatmul | Dropout | LogSumExp | OptimizerUpdate].
+
+import { keepThreshold, seedKey, sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type DropoutParams, type OutSpec, type PrimParams } from '@alphadrop/core';
+import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
+import { BUILTINS, flatIndex, grid1d, unravel } from '../runtime/wgsl.js';
+import { dispatchSize, matmulGeometry, wgsl as matmulWgsl } from './matmul.js';
+import { PHILOX_WGSL } from './random.js';
+
+const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
+
+/** Uniform block of a dropout mask: key, stream, 64-bit offset, threshold, 1/keep (as f32 bits). */
+export function dropoutBlock(d: DropoutParams): Uint32Array {
+  const [k0, k1] = seedKey(d.seed);
+  return Uint32Array.from([k0, k1, d.stream >>> 0, d.offset >>> 0, Math.floor(d.offset / 4294967296) >>> 0, keepThreshold(d.keepProb), f32Bits(1 / d.keepProb), 0]);
+}
+
+export function fusedMatmulPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.FusedMatmul], out: OutSpec): GpuPlan {
+  const g = matmulGeometry(inputs[0]!, inputs[1]!, p.transA, p.transB, out);
+  const fusion = { bias: p.bias, relu: p.activation === 'relu', dropout: p.dropout !== null };
+  const bindings = ['in0', 'in1', ...(p.bias ? ['in2' as const] : []), 'out', ...(p.dropout ? ['uniform' as const] : [])] as const;
+  const name = `linear${fusion.dropout ? '/dropout' : ''}${fusion.bias ? '/bias' : ''}${fusion.relu ? '/relu' : ''}${p.transA ? '/tA' : ''}${p.transB ? '/tB' : ''}`;
+  return {
+    programs: [{ name, code: matmulWgsl(g, fusion), workgroups: dispatchSize(g), bindings, ...(p.dropout ? { uniform: dropoutBlock(p.dropout) } : {}) }],
+  };
+}
+
+export function dropoutPlan(inputs: readonly OperandSpec[], p: DropoutParams, out: OutSpec): GpuPlan {
+  const n = sizeOf(out.shape);
+  const blocks = Math.ceil(n / 4);
+  // one invocation per Philox block: four elements from one generator call
+  const code = `@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+struct Drop { k0: u32, k1: u32, stream: u32, offLo: u32, offHi: u32, threshold: u32, scale: f32, pad: u32 }
+@group(0) @binding(2) var<uniform> drop: Drop;
+${PHILOX_WGSL}
+@compute @workgroup_size(256)
+fn main(${BUILTINS}) {
+  let b = ${flatIndex()};
+  if (b >= ${blocks}u) { return; }
+  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.stream, drop.offLo, drop.offHi, b);
+  for (var j = 0u; j < 4u; j++) {
+    let i = b * 4u + j;
+    if (i < ${n}u) { out[i] = select(0.0, x[i] * drop.scale, w[j] < drop.threshold); }
+  }
+}`;
+  void inputs;
+  return { programs: [{ name: 'dropout', code, workgroups: grid1d(blocks), bindings: ['in0', 'out', 'uniform'], uniform: dropoutBlock(p) }] };
+}
+
+export function logSumExpPlan(inputs: readonly OperandSpec[], { axis }: PrimParams[Prim.LogSumExp], out: OutSpec): GpuPlan {
+  const shape = inputs[0]!.shape;
+  const R = shape[axis]!;
+  const stride = stridesOf(shape)[axis]!;
+  const keptShape = shape.map((d, i) => (i === axis ? 1 : d));
+  const outputs = sizeOf(keptShape);
+  const keptStrides = stridesOf(shape);
+  const baseTerms = shape.map((_, i) => (i === axis || shape[i] === 1 ? '' : `k${i} * ${keptStrides[i]}u`)).filter(Boolean);
+  const base = `${unravel('o', keptShape, 'k')}\n  let base = ${baseTerms.length ? baseTerms.join(' + ') : '0u'};`;
+  const decls = `@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+fn neg_inf() -> f32 { return f32_bits(0xff800000u); }`;
+  if (outputs >= 4096 || R <= 256) {
+    const code = `${decls}
+@compute @workgroup_size(256)
+fn main(${BUILTINS}) {
+  let o = ${flatIndex()};
+  if (o >= ${outputs}u) { return; }
+  ${base}
+  var m = neg_inf();
+  for (var r = 0u; r < ${R}u; r++) { m = max(m, x[base + r * ${stride}u]); }
+  if (m == neg_inf()) { out[o] = m; return; }
+  var s = 0.0;
+  for (var r = 0u; r < ${R}u; r++) { s += exp(x[base + r * ${stride}u] - m); }
+  out[o] = m + log(s);
+}`;
+    return { programs: [{ name: 'logsumexp/thread', code, workgroups: grid1d(outputs), bindings: ['in0', 'out'] }] };
+  }
+  const code = `${decls}
+var<workgroup> sv: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = wid.y * nwg.x + wid.x;
+  if (o >= ${outputs}u) { return; }
+  ${base}
+  var m = neg_inf();
+  for (var r = lid.x; r < ${R}u; r += 256u) { m = max(m, x[base + r * ${stride}u]); }
+  sv[lid.x] = m;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) { if (lid.x < s) { sv[lid.x] = max(sv[lid.x], sv[lid.x + s]); } workgroupBarrier(); }
+  let mx = sv[0];
+  workgroupBarrier();
+  var acc = 0.0;
+  if (mx != neg_inf()) { for (var r = lid.x; r < ${R}u; r += 256u) { acc += exp(x[base + r * ${stride}u] - mx); } }
+  sv[lid.x] = acc;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) { if (lid.x < s) { sv[lid.x] += sv[lid.x + s]; } workgroupBarrier(); }
+  if (lid.x == 0u) { out[o] = select(mx + log(sv[0]), mx, mx == neg_inf()); }
+}`;
+  return { programs: [{ name: 'logsumexp/workgroup', code, workgroups: grid1d(outputs, 1), bindings: ['in0', 'out'] }] };
+}
+
+/** Rule constants in a uniform (lr and the bias corrections change every step). */
+export function optimizerPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.OptimizerUpdate], out: OutSpec): GpuPlan {
+  const n = sizeOf(inputs[0]!.shape);
+  const k = OPTIMIZER_SLOTS[p.rule];
+  const c1 = 1 - Math.pow(p.beta1, p.step);
+  const c2 = 1 - Math.pow(p.beta2, p.step);
+  const uniform = Uint32Array.from([p.lr, p.momentum, p.beta1, p.beta2, p.eps, c1, c2, 0].map(f32Bits));
+  const update: Record<typeof p.rule, string> = {
+    sgd: `out[i] = w - h.lr * g;`,
+    momentum: `let v = h.momentum * s0[i] + g; out[i] = w - h.lr * v; out[${n}u + i] = v;`,
+    nesterov: `let v = h.momentum * s0[i] + g; out[i] = w - h.lr * (g + h.momentum * v); out[${n}u + i] = v;`,
+    adam: `let m = h.beta1 * s0[i] + (1.0 - h.beta1) * g;
+  let v = h.beta2 * s1[i] + (1.0 - h.beta2) * g * g;
+  out[i] = w - h.lr * (m / h.c1) / (sqrt(v / h.c2) + h.eps);
+  out[${n}u + i] = m;
+  out[${2 * n}u + i] = v;`,
+  };
+  const slotDecls = Array.from({ length: k }, (_, j) => `@group(0) @binding(${2 + j}) var<storage, read> s${j}: array<f32>;`).join('\n');
+  const code = `@group(0) @binding(0) var<storage, read> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+${slotDecls}
+@group(0) @binding(${2 + k}) var<storage, read_write> out: array<f32>;
+struct Hyper { lr: f32, momentum: f32, beta1: f32, beta2: f32, eps: f32, c1: f32, c2: f32, pad: f32 }
+@group(0) @binding(${3 + k}) var<uniform> h: Hyper;
+@compute @workgroup_size(256)
+fn main(${BUILTINS}) {
+  let i = ${flatIndex()};
+  if (i >= ${n}u) { return; }
+  let w = param[i];
+  let g = grad[i];
+  ${update[p.rule]}
+}`;
+  void out;
+  const bindings = ['in0', 'in1', ...Array.from({ length: k }, (_, j) => `in${2 + j}` as const), 'out', 'uniform'] as const;
+  return { programs: [{ name: `optimizer/${p.rule}`, code, workgroups: grid1d(n), bindings, uniform }] };
+}

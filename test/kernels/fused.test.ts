@@ -1,0 +1,35 @@
+// The fused primitives on real WebGPU against the CPU oracle: linear (dropout while
+// loading A, bias and ReLU epilogue, transposes, batches), dropout masks bit-identical to
+// the CPU's (same Philox coordinates), logsumexp in both strategies with extreme values,
+// and the optimizer update for every rule.
+import { afterAll, describe } from 'vitest';
+import { dropout, linear, logsumexp, optimizerUpdate, mul, type DropoutParams } from '@alphadrop/core';
+import { getTestBackend, gpuCase, rand } from '../helpers/webgpu.js';
+
+afterAll(async () => (await getTestBackend()).device.destroy());
+
+const d = (seed: number, keepProb = 0.5, offset = 0): DropoutParams => ({ keepProb, seed, stream: 3, offset });
+
+describe('fused linear on WebGPU', () => {
+  gpuCase('linear 130x77 · 77x65 + b, relu', () => linear(rand([130, 77], 1), rand([77, 65], 2), rand([65], 3), { activation: 'relu' }), { rtol: 1e-4, atol: 1e-5 });
+  gpuCase('linear with dropout on x (1280x97 · 97x10)', () => linear(rand([1280, 97], 4), rand([97, 10], 5), rand([10], 6), { dropout: d(9, 0.5, 2 ** 32 + 3) }), { rtol: 1e-4, atol: 1e-5 });
+  gpuCase('linear transA with dropout (backward dW form)', () => linear(rand([33, 20], 7), rand([33, 17], 8), null, { transA: true, dropout: d(2, 0.7) }), { rtol: 1e-4, atol: 1e-5 });
+  gpuCase('linear transB, batched, relu', () => linear(rand([3, 9, 5], 9), rand([4, 5], 10), null, { transB: true, activation: 'relu' }), { rtol: 1e-4, atol: 1e-5 });
+});
+
+describe('dropout and logsumexp on WebGPU', () => {
+  gpuCase('dropout mask bit-identical (odd size, 64-bit offset)', () => dropout(rand([7, 13], 11), d(123, 0.3, 2 ** 33 + 1)));
+  gpuCase('dropout keep 0.9', () => dropout(rand([1001], 12), d(5, 0.9)));
+  gpuCase('logsumexp last axis, many rows', () => logsumexp(rand([5000, 10], 13, -40, 40), -1), { rtol: 1e-5, atol: 1e-5 });
+  gpuCase('logsumexp axis 0, long (workgroup strategy)', () => logsumexp(mul(rand([3000, 3], 14, -1, 1), 1000), 0, true), { rtol: 1e-5, atol: 1e-4 });
+  gpuCase('logsumexp middle axis', () => logsumexp(rand([4, 9, 5], 15, -3, 3), 1), { rtol: 1e-5, atol: 1e-5 });
+});
+
+describe('optimizer update on WebGPU', () => {
+  const n = [1000];
+  gpuCase('sgd', () => optimizerUpdate(rand(n, 20), rand(n, 21), [], { rule: 'sgd', lr: 0.01 })[0]!, { rtol: 1e-6, atol: 1e-7 });
+  gpuCase('momentum (velocity)', () => optimizerUpdate(rand(n, 20), rand(n, 21), [rand(n, 22)], { rule: 'momentum', lr: 0.01, momentum: 0.9 })[1]!, { rtol: 1e-6, atol: 1e-7 });
+  gpuCase('nesterov (param)', () => optimizerUpdate(rand(n, 20), rand(n, 21), [rand(n, 22)], { rule: 'nesterov', lr: 0.01, momentum: 0.9 })[0]!, { rtol: 1e-6, atol: 1e-7 });
+  gpuCase('adam (param, step 7)', () => optimizerUpdate(rand(n, 20), rand(n, 21), [rand(n, 22), rand(n, 23, 0.01, 1)], { rule: 'adam', lr: 1e-3, step: 7 })[0]!, { rtol: 1e-5, atol: 1e-6 });
+  gpuCase('adam (second moment)', () => optimizerUpdate(rand(n, 20), rand(n, 21), [rand(n, 22), rand(n, 23, 0.01, 1)], { rule: 'adam', lr: 1e-3, step: 7 })[2]!, { rtol: 1e-5, atol: 1e-7 });
+});
