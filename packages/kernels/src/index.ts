@@ -11,3 +11,6 @@ export * as wgslUtil from './runtime/wgsl.js';
 export * as matmulKernel from './kernels/matmul.js';
 export { unaryWgsl, binaryWgsl, mapProgram } from './kernels/elementwise.js';
 export { reducePlan } from './kernels/reduce.js';
+export * as movementKernels from './kernels/movement.js';
+export * as indexKernels from './kernels/gather.js';
+export { acquireBrowserDevice, requestDeviceFrom, OPTIONAL_FEATURES, type AcquiredDevice } from './device/browser.js';
