@@ -2,3 +2,14 @@
 // Data loaders whose parsing is pure live here; Node file access is in the /node entry.
 
 export * from './data/uci.js';
+export { Module, type Mode, type ForwardContext, type ParameterInfo } from './module.js';
+export { glorotUniform, heNormal, type InitKey, type Initializer } from './init.js';
+export { Dropout, dropoutCoordinates } from './layers/dropout.js';
+export { Linear, Conv2d, MaxPool2d, Flatten, ReLU, Tanh, Sigmoid, resetInitStreams, type LayerInit } from './layers/layers.js';
+export { Sequential, mlp } from './layers/sequential.js';
+export { Optimizer, schedules, type OptimizerOptions, type Schedule } from './optim/optimizer.js';
+export { fit, epochPermutation, type FitOptions, type FitResult, type Callback, type EpochLogs, type DeviceData } from './train/fit.js';
+export type { LogMode } from './train/progress.js';
+export * from './data/mnist.js';
+export * from './data/batches.js';
+export * from './checkpoint/safetensors.js';

@@ -1,0 +1,23 @@
+// Weight initialisation from the counter-based RNG: every parameter is a pure function of
+// (seed, parameter index), so a model is reproducible on any backend.
+
+import { randomNormal, randomUniform, tidy, type Tensor } from '@alphadrop/core';
+
+export interface InitKey {
+  seed: number;
+  /** Distinct per parameter (the Philox stream). */
+  stream: number;
+}
+
+/** Glorot/Xavier uniform: U(±sqrt(6 / (fanIn + fanOut))), Keras' default for Dense and Conv kernels. */
+export function glorotUniform(shape: readonly number[], fanIn: number, fanOut: number, key: InitKey): Tensor {
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  return tidy(() => randomUniform(shape, key, -limit, limit));
+}
+
+/** He normal: N(0, 2 / fanIn), suited to ReLU layers. */
+export function heNormal(shape: readonly number[], fanIn: number, key: InitKey): Tensor {
+  return tidy(() => randomNormal(shape, key, 0, Math.sqrt(2 / fanIn)));
+}
+
+export type Initializer = 'glorot' | 'he';
