@@ -1,2 +1,4 @@
-// @alphadrop/bbalpha: in progress (see the issue tracker).
-export {};
+// @alphadrop/bbalpha: the BB-α dropout energy (Li & Gal 2017), MC batching, predictive
+// metrics, attacks and the paper's experiments.
+
+export { bbAlphaLoss, bbAlphaPerPoint, bbAlphaRegressionLoss, classLogLikelihood, SMALL_ALPHA, type GaussianOptions } from './loss.js';
