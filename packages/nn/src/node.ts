@@ -1,2 +1,4 @@
 // Node-only entry of @alphadrop/nn: file-system data loaders.
 export * from './data/uci-node.js';
+export * from './data/mnist-node.js';
+export * from './checkpoint/safetensors-node.js';
