@@ -13,3 +13,5 @@ export type { LogMode } from './train/progress.js';
 export * from './data/mnist.js';
 export * from './data/batches.js';
 export * from './checkpoint/safetensors.js';
+export { trainStep, type LossFn } from './train/step.js';
+export { checkpointEntries, restoreCheckpoint, type TrainingState } from './checkpoint/checkpoint.js';

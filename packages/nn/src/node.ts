@@ -2,3 +2,4 @@
 export * from './data/uci-node.js';
 export * from './data/mnist-node.js';
 export * from './checkpoint/safetensors-node.js';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint/checkpoint-node.js';
