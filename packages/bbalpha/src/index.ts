@@ -4,3 +4,9 @@
 export { bbAlphaLoss, bbAlphaPerPoint, bbAlphaRegressionLoss, classLogLikelihood, SMALL_ALPHA, type GaussianOptions } from './loss.js';
 export { tileSamples, mcForward, mcPredictProbs, mcPredictSamples, type McPredictOptions } from './mc.js';
 export { classificationMetrics, regressionMetrics, entropyOf, auroc, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
+export { fgsm, targetedFgsm, type AttackOptions, type AttackObjective, type TargetedOptions } from './attacks.js';
+export { trainClassifier, type BbAlphaTrainOptions } from './train.js';
+export { evaluateClassifier, mcSampleProbs, meanOverSamples, type EvalOptions } from './experiments/evaluate.js';
+export { runDemo, formatDemoReport, demoChecks, DEMO_DEFAULTS, type DemoOptions, type DemoRow } from './experiments/demo.js';
+export { lineChart, type Series, type ChartOptions } from './report/svg.js';
+export { GaussianRegressor, runUciSplit, meanStdErr, UCI_DEFAULTS, type UciOptions, type UciResult } from './experiments/uci.js';

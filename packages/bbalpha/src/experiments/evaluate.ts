@@ -1,0 +1,69 @@
+// Evaluation of a classifier by MC dropout: per-sample probabilities [n, K, C] in chunks
+// of inputs (bounded memory), then every metric of metrics.ts on the host.
+
+import { keep, noGrad, slice, softmax, tensor, tidy, type Tensor } from '@alphadrop/core';
+import type { Module } from '@alphadrop/nn';
+import { classificationMetrics, type ClassificationMetrics } from '../metrics.js';
+import { mcForward } from '../mc.js';
+
+export interface EvalOptions {
+  samples: number;
+  seed?: number;
+  pass?: number;
+  /** Inputs per forward pass. */
+  batch?: number;
+}
+
+/** MC probabilities per sample [n, K, C] for inputs x [n, ...], read back to the host. */
+export async function mcSampleProbs(model: Module, x: Tensor, o: EvalOptions): Promise<{ probs: Float32Array; C: number }> {
+  const n = x.shape[0]!;
+  const batch = o.batch ?? 500;
+  const prev = model.mode;
+  model.mc();
+  const parts: Float32Array[] = [];
+  let C = 0;
+  try {
+    for (let at = 0, pass = 0; at < n; at += batch, pass++) {
+      const rows = Math.min(batch, n - at);
+      const p = noGrad(() =>
+        tidy(() => {
+          const xb = slice(x, [at, ...x.shape.slice(1).map(() => 0)], [rows, ...x.shape.slice(1)]);
+          const step = (o.pass ?? 0) * 1_000_003 + pass;
+          return keep(softmax(mcForward(model, xb, o.samples, { seed: o.seed ?? 0, step, purpose: 'predict' }), -1));
+        }),
+      );
+      C = p.shape[2]!;
+      parts.push((await p.data()) as Float32Array);
+      p.dispose();
+    }
+  } finally {
+    model.setMode(prev);
+  }
+  const probs = new Float32Array(n * o.samples * C);
+  let off = 0;
+  for (const q of parts) {
+    probs.set(q, off);
+    off += q.length;
+  }
+  return { probs, C };
+}
+
+/** Mean over K of per-sample probabilities [n, K, C] → [n, C] (float64). */
+export function meanOverSamples(probs: ArrayLike<number>, n: number, K: number, C: number): Float64Array {
+  const out = new Float64Array(n * C);
+  for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) for (let c = 0; c < C; c++) out[i * C + c]! += probs[(i * K + k) * C + c]! / K;
+  return out;
+}
+
+/** Accuracy, log-likelihood, entropy, mutual information, ... of MC dropout on (images, labels). */
+export async function evaluateClassifier(model: Module, images: Float32Array | Tensor, labels: ArrayLike<number>, o: EvalOptions): Promise<ClassificationMetrics> {
+  const n = labels.length;
+  const x = images instanceof Float32Array ? tensor(images, [n, images.length / n]) : images;
+  try {
+    const { probs, C } = await mcSampleProbs(model, x, o);
+    return classificationMetrics(meanOverSamples(probs, n, o.samples, C), labels, C, { probs, K: o.samples });
+  } finally {
+    if (images instanceof Float32Array) x.dispose();
+  }
+}
+
