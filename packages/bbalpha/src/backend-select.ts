@@ -1,21 +1,17 @@
-// Backend choice for the CLI: WebGPU when asked for (or, with 'auto', when an adapter
-// exists), the CPU backend otherwise; says which, and shuts the device down cleanly.
+// Backend choice for the CLI: kernels' init() (WebGPU when asked for, or with 'auto' when
+// an adapter exists; the CPU backend otherwise) with a line saying which.
 
-import { cpuBackend, setBackend } from '@alphadrop/core';
+import { init, type BackendKind } from '@alphadrop/kernels';
 
-export type BackendChoice = 'cpu' | 'webgpu' | 'auto';
+export type BackendChoice = BackendKind;
 
 export interface SelectedBackend {
+  kind: 'webgpu' | 'cpu';
   description: string;
   shutdown(): Promise<void>;
 }
 
 export async function selectBackend(choice: BackendChoice): Promise<SelectedBackend> {
-  if (choice === 'cpu') {
-    setBackend(cpuBackend('fast'));
-    return { description: 'cpu (as requested)', shutdown: async () => {} };
-  }
-  // WebGPU acquisition is wired in once the Node device layer lands.
-  setBackend(cpuBackend('fast'));
-  return { description: `cpu (${choice === 'webgpu' ? 'WebGPU requested but not available' : 'no WebGPU adapter'})`, shutdown: async () => {} };
+  const g = await init({ backend: choice });
+  return { kind: g.kind, description: g.description, shutdown: () => g.shutdown() };
 }

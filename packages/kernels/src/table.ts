@@ -6,8 +6,8 @@ import type { GpuKernel } from './runtime/plan.js';
 import { binaryPlan, castPlan, comparePlan, copyPlan, unaryPlan, wherePlan } from './kernels/elementwise.js';
 import { reducePlan } from './kernels/reduce.js';
 import { matmulPlan } from './kernels/matmul.js';
-import { randomBitsPlan } from './kernels/random.js';
-import { dropoutPlan, fusedMatmulPlan, logSumExpPlan, optimizerPlan } from './kernels/fused.js';
+import { randomBitsPlan, randomUniformBlock } from './kernels/random.js';
+import { dropoutBlock, dropoutPlan, fusedMatmulPlan, logSumExpPlan, optimizerBlock, optimizerPlan } from './kernels/fused.js';
 import { conv2dFilterGradPlan, conv2dInputGradPlan, conv2dPlan } from './kernels/conv.js';
 import { maxPool2dGradPlan, maxPool2dPlan } from './kernels/pool.js';
 import { concatPlan, padPlan, permutePlan, slicePlan } from './kernels/movement.js';
@@ -67,4 +67,19 @@ export const gpuKernels: { [P in Prim]: GpuKernel<P> } = {
   [Prim.Dropout]: dropoutPlan,
   [Prim.LogSumExp]: logSumExpPlan,
   [Prim.OptimizerUpdate]: optimizerPlan,
+};
+
+/**
+ * Primitives whose parameters include run-time values (RNG coordinates, learning rates):
+ * `key` is the part that shapes the WGSL (the plan cache key) and `uniforms` rebuilds just
+ * the per-program uniform blocks, so a new step reuses the cached plan and pipeline.
+ */
+export const gpuDynamic: { [P in Prim]?: { key(p: PrimParams[P]): unknown; uniforms(p: PrimParams[P]): (Uint32Array | undefined)[] } } = {
+  [Prim.RandomBits]: { key: (p) => [p.shape, p.kind, p.dtype], uniforms: (p) => [randomUniformBlock(p.seed, p.stream, p.offset)] },
+  [Prim.Dropout]: { key: (p) => p.keepProb, uniforms: (p) => [dropoutBlock(p)] },
+  [Prim.FusedMatmul]: {
+    key: (p) => [p.transA, p.transB, p.bias, p.activation, p.dropout ? p.dropout.keepProb : null],
+    uniforms: (p) => [p.dropout ? dropoutBlock(p.dropout) : undefined],
+  },
+  [Prim.OptimizerUpdate]: { key: (p) => p.rule, uniforms: (p) => [optimizerBlock(p)] },
 };

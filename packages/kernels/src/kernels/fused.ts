@@ -103,13 +103,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   return { programs: [{ name: 'logsumexp/workgroup', code, workgroups: grid1d(outputs, 1), bindings: ['in0', 'out'] }] };
 }
 
-/** Rule constants in a uniform (lr and the bias corrections change every step). */
+/** The rule's hyper-parameters as a uniform block (lr and the bias corrections change every step). */
+export function optimizerBlock(p: PrimParams[Prim.OptimizerUpdate]): Uint32Array {
+  const c1 = 1 - Math.pow(p.beta1, p.step);
+  const c2 = 1 - Math.pow(p.beta2, p.step);
+  return Uint32Array.from([p.lr, p.momentum, p.beta1, p.beta2, p.eps, c1, c2, 0].map(f32Bits));
+}
+
 export function optimizerPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.OptimizerUpdate], out: OutSpec): GpuPlan {
   const n = sizeOf(inputs[0]!.shape);
   const k = OPTIMIZER_SLOTS[p.rule];
-  const c1 = 1 - Math.pow(p.beta1, p.step);
-  const c2 = 1 - Math.pow(p.beta2, p.step);
-  const uniform = Uint32Array.from([p.lr, p.momentum, p.beta1, p.beta2, p.eps, c1, c2, 0].map(f32Bits));
+  const uniform = optimizerBlock(p);
   const update: Record<typeof p.rule, string> = {
     sgd: `out[i] = w - h.lr * g;`,
     momentum: `let v = h.momentum * s0[i] + g; out[i] = w - h.lr * v; out[${n}u + i] = v;`,

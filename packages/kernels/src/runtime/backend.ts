@@ -19,10 +19,17 @@ import {
 } from '@alphadrop/core';
 import { BufferPool } from './buffer-pool.js';
 import { PipelineCache } from './pipelines.js';
-import type { GpuKernel, GpuProgram, KernelCaps, BufferRole } from './plan.js';
+import type { GpuKernel, GpuPlan, GpuProgram, KernelCaps, BufferRole } from './plan.js';
 import { Profiler, type KernelProfile } from './profiler.js';
 import { UniformArena } from './uniform-arena.js';
-import { gpuKernels } from '../table.js';
+import { gpuDynamic, gpuKernels } from '../table.js';
+import type { CachedPipeline } from './pipelines.js';
+
+/** A built plan with its pipelines, reused for every call with the same static key. */
+interface CachedPlan {
+  plan: GpuPlan;
+  pipelines: CachedPipeline[];
+}
 
 export interface GpuStorage {
   readonly buffer: GPUBuffer;
@@ -61,6 +68,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly staging = new Map<number, GPUBuffer[]>();
+  /** Plans by (primitive, static params, shapes): WGSL is generated once per shape, not per call. */
+  private readonly plans = new Map<string, CachedPlan>();
   private lost: DeviceError | null = null;
   private deviceError: DeviceError | null = null;
   private readonly guardWait: <T>(p: Promise<T>) => Promise<T>;
@@ -120,24 +129,39 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     const result: GpuStorage = { buffer: this.pool.acquire(bytes, false), bytes };
     this.counters.bytesAllocated += bytes;
     if (bytes === 0) return result;
-    const kernel = gpuKernels[prim] as GpuKernel<P>;
-    const plan = kernel(inputs, params, out, this.caps);
-    const temps = (plan.temps ?? []).map((b) => this.pool.acquire(b, false));
-    for (const program of plan.programs) this.encode(program, inputs, result, temps);
+    const dynamic = gpuDynamic[prim] as { key(p: PrimParams[P]): unknown; uniforms(p: PrimParams[P]): (Uint32Array | undefined)[] } | undefined;
+    let key = `${prim}|${JSON.stringify(dynamic ? dynamic.key(params) : params)}|${out.dtype}${out.shape.join(',')}`;
+    for (const x of inputs) key += `|${x.dtype}${x.shape.join(',')}`;
+    let cached = this.plans.get(key);
+    if (!cached) {
+      const plan = (gpuKernels[prim] as GpuKernel<P>)(inputs, params, out, this.caps);
+      const before = this.pipelines.compiles;
+      cached = { plan, pipelines: plan.programs.map((p) => this.pipelines.get(p.code, p.name)) };
+      this.counters.compiles += this.pipelines.compiles - before;
+      if (this.plans.size > 4096) this.plans.clear();
+      this.plans.set(key, cached);
+    }
+    const uniforms = dynamic?.uniforms(params);
+    const temps = (cached.plan.temps ?? []).map((b) => this.pool.acquire(b, false));
+    cached.plan.programs.forEach((program, i) => this.encode(program, cached.pipelines[i]!, uniforms?.[i] ?? program.uniform, inputs, result, temps));
     for (const t of temps) this.pool.release(t);
     return result;
   }
 
   /** Encodes one program into the open compute pass (its own pass while profiling). */
-  private encode(program: GpuProgram, inputs: readonly Operand<GpuStorage>[], out: GpuStorage, temps: GPUBuffer[]): void {
-    const before = this.pipelines.compiles;
-    const cached = this.pipelines.get(program.code, program.name);
-    this.counters.compiles += this.pipelines.compiles - before;
+  private encode(
+    program: GpuProgram,
+    cached: CachedPipeline,
+    uniform: Uint32Array | undefined,
+    inputs: readonly Operand<GpuStorage>[],
+    out: GpuStorage,
+    temps: GPUBuffer[],
+  ): void {
     const entries = program.bindings.map((role: BufferRole) => {
       if (role === 'out') return { buffer: out.buffer };
       if (role === 'uniform') {
-        if (!program.uniform) throw new DeviceError(program.name, 'uniform data for its uniform binding', 'none');
-        return this.uniforms.alloc(program.uniform);
+        if (!uniform) throw new DeviceError(program.name, 'uniform data for its uniform binding', 'none');
+        return this.uniforms.alloc(uniform);
       }
       if (role.startsWith('in')) return { buffer: inputs[Number(role.slice(2))]!.storage.buffer };
       return { buffer: temps[Number(role.slice(3))]! };

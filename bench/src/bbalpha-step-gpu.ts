@@ -1,0 +1,97 @@
+// One BB-α training step end to end on WebGPU (issue protocol, ../shared/peers): x [128, 784]
+// uniform, labels in [0, 10), tiled K = 10 times; inverted dropout 0.5 before every Linear
+// (input included); ReLU; per-input BB-α with α = 0.5 keeping −log K; + 1e-6·Σ‖W‖² on
+// kernels (the optimizer's L2); SGD lr 0.01. Models: small 784-100-100-10, large
+// 784-1000-1000-1000-10. Protocol: warm-up, then ≥ 100 back-to-back steps, each one submit,
+// the loss read asynchronously every 10 steps, synchronised at the end. Before timing, the
+// first step's loss is checked against the CPU oracle on the same masks and weights.
+//   node step.mjs [--model small|large|both] [--steps 100] [--warmup 10] [--json out.json]
+
+import { cpuBackend, getBackend, setBackend, tensor, type Tensor } from '@alphadrop/core';
+import { init, type WebGpuBackend } from '@alphadrop/kernels';
+import { Optimizer, mlp, resetInitStreams, trainStep, type Module } from '@alphadrop/nn';
+import { bbAlphaLoss, mcForward } from '@alphadrop/bbalpha';
+import { writeFileSync } from 'node:fs';
+
+const arg = (k: string, d: string) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i >= 0 ? process.argv[i + 1]! : d;
+};
+const SIZES = { small: [784, 100, 100, 10], large: [784, 1000, 1000, 1000, 10] } as const;
+const M = 128, K = 10, ALPHA = 0.5;
+
+function problem(seed: number) {
+  let s = seed >>> 0;
+  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const x = new Float32Array(M * 784).map(() => r());
+  const y = Int32Array.from({ length: M }, () => Math.floor(r() * 10) % 10);
+  return { x, y };
+}
+
+const loss = (m: Module, xb: Tensor, yb: Tensor, ctx: Parameters<Module['forward']>[1]) => bbAlphaLoss(mcForward(m, xb, K, ctx), yb, ALPHA);
+
+function setup(model: keyof typeof SIZES) {
+  resetInitStreams();
+  const net = mlp(SIZES[model], { dropout: 0.5, seed: 1 });
+  const optimizer = new Optimizer(net, { rule: 'sgd', lr: 0.01, weightDecay: 1e-6 });
+  const p = problem(1234);
+  return { net, optimizer, x: tensor(p.x, [M, 784]), y: tensor(p.y, [M]) };
+}
+
+async function firstLoss(model: keyof typeof SIZES): Promise<number> {
+  const s = setup(model);
+  const l = trainStep(s.net, s.optimizer, loss, s.x, s.y, 7, true)!;
+  const v = (await l.data())[0]!;
+  l.dispose();
+  s.net.dispose();
+  s.optimizer.dispose();
+  return v;
+}
+
+async function bench(model: keyof typeof SIZES, gpu: WebGpuBackend, steps: number, warmup: number) {
+  // validation: same weights, masks and data on the CPU oracle and the GPU
+  setBackend(cpuBackend('fast'));
+  const want = await firstLoss(model);
+  setBackend(gpu);
+  const got = await firstLoss(model);
+  const relErr = Math.abs(got - want) / Math.abs(want);
+  if (!(relErr < 1e-3)) throw new Error(`${model}: GPU loss ${got} vs CPU ${want} (rel err ${relErr})`);
+
+  const s = setup(model);
+  for (let i = 0; i < warmup; i++) trainStep(s.net, s.optimizer, loss, s.x, s.y, 7);
+  await gpu.synchronize();
+  const c0 = { ...gpu.counters };
+  trainStep(s.net, s.optimizer, loss, s.x, s.y, 7);
+  const perStep = { dispatches: gpu.counters.dispatches - c0.dispatches, submits: gpu.counters.submits - c0.submits, compiles: gpu.counters.compiles - c0.compiles };
+  if (perStep.submits !== 1) throw new Error(`${model}: expected one submit per step, got ${perStep.submits}`);
+  await gpu.synchronize();
+  const reads: Promise<unknown>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const l = trainStep(s.net, s.optimizer, loss, s.x, s.y, 7, i % 10 === 9);
+    if (l) reads.push(l.data().then(() => l.dispose()));
+  }
+  const encodeMs = (performance.now() - t0) / steps;
+  await gpu.synchronize();
+  await Promise.all(reads);
+  const ms = (performance.now() - t0) / steps;
+  s.net.dispose();
+  s.optimizer.dispose();
+  return { model, msPerStep: ms, hostEncodeMsPerStep: encodeMs, ...perStep, firstLoss: got, cpuFirstLoss: want };
+}
+
+const g = await init({ backend: 'webgpu' });
+const gpu = g.backend as WebGpuBackend;
+console.log(`device: ${g.description}`);
+const models = arg('model', 'both') === 'both' ? (['small', 'large'] as const) : [arg('model', 'small') as keyof typeof SIZES];
+const results = [];
+for (const m of models) {
+  const r = await bench(m, gpu, Number(arg('steps', '100')), Number(arg('warmup', '10')));
+  results.push(r);
+  console.log(`alphadrop webgpu ${m}: ${r.msPerStep.toFixed(3)} ms/step (host encode ${r.hostEncodeMsPerStep.toFixed(3)} ms), ${r.dispatches} dispatches and ${r.submits} submit per step; first loss ${r.firstLoss.toFixed(5)} (CPU ${r.cpuFirstLoss.toFixed(5)})`);
+}
+const out = arg('json', '');
+if (out) writeFileSync(out, JSON.stringify({ device: g.description, results }, null, 2));
+void getBackend;
+await g.shutdown();
+process.exit(0);

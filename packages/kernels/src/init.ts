@@ -1,0 +1,79 @@
+// init({ backend }): picks and installs the engine's default backend. 'webgpu' acquires a
+// device (navigator.gpu in a browser, Dawn through the `webgpu` package in Node) or throws
+// a DeviceError saying how to get one; 'cpu' installs the optimised CPU backend; 'auto'
+// tries WebGPU and falls back to the CPU, saying why.
+
+import { cpuBackend, DeviceError, setBackend, type Backend } from '@alphadrop/core';
+import { WebGpuBackend } from './runtime/backend.js';
+import { acquireBrowserDevice } from './device/browser.js';
+
+export type BackendKind = 'webgpu' | 'cpu' | 'auto';
+
+export interface InitOptions {
+  backend?: BackendKind;
+  powerPreference?: GPUPowerPreference;
+}
+
+export interface Initialized {
+  kind: 'webgpu' | 'cpu';
+  backend: Backend;
+  /** One line for logs: which backend and device, and why (for an 'auto' fallback). */
+  description: string;
+  /** Flushes, waits for the device, destroys it (WebGPU); a no-op on the CPU. */
+  shutdown(): Promise<void>;
+}
+
+const inBrowser = (): boolean => typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== 'undefined';
+
+async function webgpu(opts: InitOptions): Promise<Initialized> {
+  if (inBrowser()) {
+    const a = await acquireBrowserDevice(opts.powerPreference);
+    const backend = new WebGpuBackend(a.device, { adapterInfo: a.adapterInfo, keepAlive: [a.adapter] });
+    return {
+      kind: 'webgpu',
+      backend,
+      description: `webgpu (${describe(a.adapterInfo)})`,
+      shutdown: async () => {
+        await backend.synchronize();
+        backend.destroy();
+        a.device.destroy();
+      },
+    };
+  }
+  const { acquireNodeDevice } = await import('./device/node.js');
+  const nd = await acquireNodeDevice(opts.powerPreference ? { powerPreference: opts.powerPreference } : {});
+  const backend = new WebGpuBackend(nd.device, { adapterInfo: nd.adapterInfo, guardWait: (p) => nd.wait(p) });
+  return {
+    kind: 'webgpu',
+    backend,
+    description: `webgpu (${describe(nd.adapterInfo)})`,
+    shutdown: async () => {
+      backend.flush();
+      backend.destroy();
+      await nd.destroy();
+    },
+  };
+}
+
+function describe(info: GPUAdapterInfo): string {
+  return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+}
+
+export async function init(opts: InitOptions = {}): Promise<Initialized> {
+  const kind = opts.backend ?? 'auto';
+  if (kind !== 'webgpu' && kind !== 'cpu' && kind !== 'auto') throw new DeviceError('init', "backend 'webgpu', 'cpu' or 'auto'", String(kind));
+  let reason = 'as requested';
+  if (kind !== 'cpu') {
+    try {
+      const g = await webgpu(opts);
+      setBackend(g.backend);
+      return g;
+    } catch (e) {
+      if (kind === 'webgpu') throw e;
+      reason = `no WebGPU: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  const backend = cpuBackend('fast');
+  setBackend(backend);
+  return { kind: 'cpu', backend, description: `cpu (${reason})`, shutdown: async () => {} };
+}
