@@ -12,10 +12,27 @@ type T = 'f32' | 'i32' | 'u32';
 
 /** WGSL helper functions some expressions call; emitted only when used. */
 const HELPERS: Record<string, string> = {
-  // log1p without cancellation: log(u) * x / (u - 1) corrects the rounding of u = 1 + x
-  log1p_f32: `fn log1p_f32(x: f32) -> f32 { let u = 1.0 + x; if (u == 1.0) { return x; } return log(u) * (x / (u - 1.0)); }`,
-  // tanh through exp(-2|x|): the builtin overflows to NaN for large |x| on some drivers
-  tanh_f32: `fn tanh_f32(x: f32) -> f32 { let e = exp(-2.0 * abs(x)); return sign(x) * (1.0 - e) / (1.0 + e); }`,
+  // log1p: 2·atanh(s), s = x / (2 + x), by its series where |s| <= 1/3; log(1 + x) only
+  // outside [-0.5, 1], where 1 + x loses nothing that matters. (Kahan's log(u)·x/(u - 1)
+  // is folded to log(u) by compilers that reassociate, lavapipe among them.)
+  log1p_f32: `fn log1p_f32(x: f32) -> f32 {
+  if (x < -0.5 || x > 1.0) { return log(1.0 + x); }
+  let s = x / (2.0 + x);
+  let s2 = s * s;
+  let p = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0 + s2 * (1.0 / 15.0 + s2 * (1.0 / 17.0))))))));
+  return 2.0 * s * p;
+}`,
+  // tanh: Taylor series below |x| = 0.4 (1 - e cancels there), else through exp(-2|x|),
+  // which cannot overflow (the builtin returns NaN for large |x| on some drivers)
+  tanh_f32: `fn tanh_f32(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.4) {
+    let x2 = x * x;
+    return x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0 + x2 * (-1382.0 / 155925.0 + x2 * (21844.0 / 6081075.0)))))));
+  }
+  let e = exp(-2.0 * a);
+  return sign(x) * (1.0 - e) / (1.0 + e);
+}`,
   // pow with the real-valued JS semantics for negative bases and integral exponents
   pow_f32: `fn pow_f32(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
@@ -50,9 +67,9 @@ export const binaryWgsl: { [P in BinaryPrim]: (a: string, b: string, t: T) => st
   [Prim.Mul]: (a, b) => `${a} * ${b}`,
   [Prim.Div]: (a, b) => `${a} / ${b}`,
   [Prim.Pow]: (a, b) => `pow_f32(${a}, ${b})`,
-  // NaN in a wins, as in the CPU oracle
-  [Prim.Maximum]: (a, b, t) => (t === 'f32' ? `select(${b}, ${a}, ${a} >= ${b} || ${a} != ${a})` : `max(${a}, ${b})`),
-  [Prim.Minimum]: (a, b, t) => (t === 'f32' ? `select(${b}, ${a}, ${a} <= ${b} || ${a} != ${a})` : `min(${a}, ${b})`),
+  // NaN in either operand wins (a's first), as in the CPU oracle
+  [Prim.Maximum]: (a, b, t) => (t === 'f32' ? `select(${b}, ${a}, is_nan(${a}) || (!is_nan(${b}) && ${a} >= ${b}))` : `max(${a}, ${b})`),
+  [Prim.Minimum]: (a, b, t) => (t === 'f32' ? `select(${b}, ${a}, is_nan(${a}) || (!is_nan(${b}) && ${a} <= ${b}))` : `min(${a}, ${b})`),
 };
 
 const compareOps: { [O in CompareOp]: string } = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
@@ -100,8 +117,15 @@ export function binaryPlan(prim: BinaryPrim) {
     mapProgram(`binary/${prim}`, inputs, out, ([a, b]) => binaryWgsl[prim](a!, b!, wgslType(out.dtype)));
 }
 
+/** Float comparisons spell out NaN (unordered: only 'ne' holds), since WGSL may assume it never occurs. */
+export function compareExpr(a: string, b: string, op: CompareOp, dtype: DType): string {
+  const cmp = `${a} ${compareOps[op]} ${b}`;
+  if (dtype !== 'f32') return cmp;
+  return op === 'ne' ? `(is_nan(${a}) || is_nan(${b}) || ${cmp})` : `(!is_nan(${a}) && !is_nan(${b}) && ${cmp})`;
+}
+
 export function comparePlan(inputs: readonly OperandSpec[], { op }: { op: CompareOp }, out: OutSpec): GpuPlan {
-  return mapProgram(`compare/${op}`, inputs, out, ([a, b]) => `select(0u, 1u, ${a} ${compareOps[op]} ${b})`);
+  return mapProgram(`compare/${op}`, inputs, out, ([a, b]) => `select(0u, 1u, ${compareExpr(a!, b!, op, inputs[0]!.dtype)})`);
 }
 
 export function wherePlan(inputs: readonly OperandSpec[], _p: unknown, out: OutSpec): GpuPlan {
@@ -111,7 +135,7 @@ export function wherePlan(inputs: readonly OperandSpec[], _p: unknown, out: OutS
 /** Same semantics as the oracle: float → int truncates; negative float → u32 wraps; → bool is x != 0 (NaN → 0). */
 export function castExpr(x: string, from: DType, to: DType): string {
   const src = from === 'bool' ? 'u32' : wgslType(from);
-  if (to === 'bool') return src === 'f32' ? `select(0u, 1u, ${x} != 0.0 && ${x} == ${x})` : `select(0u, 1u, ${x} != ${lit(0, src)})`;
+  if (to === 'bool') return src === 'f32' ? `select(0u, 1u, ${x} != 0.0 && !is_nan(${x}))` : `select(0u, 1u, ${x} != ${lit(0, src)})`;
   const dst = wgslType(to);
   if (src === dst) return x;
   if (src === 'f32' && dst === 'u32') return `select(u32(${x}), bitcast<u32>(i32(${x})), ${x} < 0.0)`;

@@ -40,7 +40,9 @@ export function reducePlan(kind: Kind, x: OperandSpec, axes: readonly number[], 
 }`;
   const init = kind === 'sum' ? lit(0, t) : lit(t === 'f32' ? -Infinity : t === 'i32' ? -2147483648 : 0, t);
   // combine (acc, accIdx) with (v, vIdx); ties keep the smaller index (first maximum)
-  const better = (v: string, acc: string) => (t === 'f32' ? `(${v} > ${acc} || (${v} != ${v} && ${acc} == ${acc}))` : `(${v} > ${acc})`);
+  // NaN wins and then sticks (tested on the bits: WGSL may assume floats are never NaN)
+  const better = (v: string, acc: string) => (t === 'f32' ? `(!is_nan(${acc}) && (is_nan(${v}) || ${v} > ${acc}))` : `(${v} > ${acc})`);
+  const same = (v: string, a: string) => (t === 'f32' ? `(is_nan(${v}) == is_nan(${a}) && (is_nan(${v}) || ${v} == ${a}))` : `(${v} == ${a})`);
   const decls = storageDecls([t], ot);
   const perThread = outputs >= 4096 || R <= 256;
 
@@ -73,7 +75,7 @@ fn main(${BUILTINS}) {
     kind === 'sum'
       ? `sv[lid.x] += sv[lid.x + s];`
       : `let v = sv[lid.x + s]; let vi = si[lid.x + s]; let a = sv[lid.x]; let ai = si[lid.x];
-      if (vi != 0xffffffffu && (ai == 0xffffffffu || ${better('v', 'a')} || (v == a && vi < ai))) { sv[lid.x] = v; si[lid.x] = vi; }`;
+      if (vi != 0xffffffffu && (ai == 0xffffffffu || ${better('v', 'a')} || (${same('v', 'a')} && vi < ai))) { sv[lid.x] = v; si[lid.x] = vi; }`;
   const write = kind === 'argmax' ? `out[o] = i32(si[0]);` : `out[o] = sv[0];`;
   const code = `${decls}
 ${redFn}

@@ -27,6 +27,10 @@ export function lit(v: number, type: 'f32' | 'i32' | 'u32'): string {
 export function withPrelude(code: string): string {
   if (code.includes('f32_bits(') && !code.includes('fn f32_bits('))
     code += '\nfn f32_bits(b: u32) -> f32 { return bitcast<f32>(b); }\n';
+  // WGSL lets implementations assume floats are never NaN (lavapipe folds x != x to false),
+  // so NaN semantics must be tested on the bits.
+  if (code.includes('is_nan(') && !code.includes('fn is_nan('))
+    code += '\nfn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }\n';
   return code;
 }
 
