@@ -30,7 +30,10 @@ export { philox4x32, philoxFill, threefry2x32, bitsToUniform, keepThreshold, see
 export { CpuBackend, createCpuBackend, createReferenceBackend, type CpuKernelTable, type CpuBackendOptions } from './cpu/backend.js';
 export { referenceKernels, applyDropout, type CpuKernel, type CpuOperand } from './cpu/reference.js';
 export { unaryFns, binaryFns, compareFns } from './cpu/scalar-fns.js';
-export { fastKernels } from './cpu/fast.js';
+export {
+  fastKernels, configureFastCpuThreads, fastCpuThreadStats, fastCpuThreadsReady,
+  type FastCpuThreadOptions, type FastCpuThreadStats,
+} from './cpu/fast.js';
 
 import { createReferenceBackend } from './cpu/backend.js';
 /** Convenience: a fresh CPU backend (fast kernels) or the reference oracle. */

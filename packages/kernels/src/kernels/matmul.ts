@@ -1,12 +1,14 @@
-// Register-tiled matmul: C[b] = op(A[b]) · op(B[b]) with op = identity or transpose,
-// broadcast batch dims, shapes specialised. Each workgroup of 16×16 invocations computes
-// a 64×64 tile of C, each invocation a 4×4 block held in registers; A and B stream
-// through workgroup memory in slices of 16 along K. The batch index is the z dimension.
+// Matmul as the engine runs it: C[b] = op(A[b]) · op(B[b]) with op = identity or transpose,
+// broadcast batch dims, shapes specialised, batch as the z dimension. The kernels are rungs
+// of the ladder in matmul-ladder.ts, promoted by the benchmark (bench/src/gpu/matmul-ladder.ts):
+// v4 (128×128 tiles, 8×8 vec4 register blocks, double-buffered) where the output has enough
+// tiles to fill a large GPU, v3 (64×64 tiles, 4×4 per invocation, BK 16) elsewhere. Both take
+// the fused options: dropout on A while it is loaded, bias and ReLU in the epilogue.
 // Reference: @alphadrop/core referenceKernels[Prim.Matmul].
 
-import { sizeOf, stridesOf, type OutSpec, type Shape } from '@alphadrop/core';
+import { sizeOf, type OutSpec, type Shape } from '@alphadrop/core';
 import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
-import { PHILOX_WGSL } from './random.js';
+import { V3_CONFIGS, v3Register, v4Vec4, type LadderProgram, type V3Config, type V4Config } from './matmul-ladder.js';
 
 export interface MatmulGeometry {
   M: number;
@@ -33,23 +35,8 @@ export function matmulGeometry(a: OperandSpec, b: OperandSpec, transA: boolean, 
   };
 }
 
-/** WGSL expression: matrix offset (in matrices) of an operand's batch for output batch `z`. */
-function batchOffset(batch: Shape, inBatch: Shape): string {
-  if (sizeOf(inBatch) <= 1) return '0u';
-  const lead = batch.length - inBatch.length;
-  const outStrides = stridesOf(batch);
-  const inStrides = stridesOf(inBatch);
-  const terms: string[] = [];
-  inBatch.forEach((d, i) => {
-    if (d === 1) return;
-    const o = i + lead;
-    terms.push(`((z / ${outStrides[o]}u) % ${batch[o]}u) * ${inStrides[i]}u`);
-  });
-  return terms.length ? terms.join(' + ') : '0u';
-}
-
+/** The 64×64 output tile of v3, the kernel for every product below the v4 threshold. */
 export const TILE = 64;
-const TK = 16;
 
 /** The fused variants: dropout on A while it is loaded, bias and ReLU in the epilogue. */
 export interface MatmulFusion {
@@ -59,93 +46,51 @@ export interface MatmulFusion {
 }
 const PLAIN: MatmulFusion = { bias: false, relu: false, dropout: false };
 
+/** Which rung of the matmul ladder (matmul-ladder.ts) serves a shape, and with which config. */
+export type MatmulChoice = { version: 'v3'; config: V3Config } | { version: 'v4'; config: V4Config };
+
+/** v3 64×64 / 4×4 / BK 16: the first kernel, still the choice for small and skinny products. */
+const SMALL: MatmulChoice = { version: 'v3', config: V3_CONFIGS[0]! };
+/**
+ * v4 128×128 / 8×8 / BK 8, double-buffered: 256 invocations and 16 KiB of workgroup memory,
+ * so it fits WebGPU's default limits (the builders here do not see the device's limits).
+ */
+const LARGE: MatmulChoice = { version: 'v4', config: { bm: 128, bn: 128, bk: 8, double: true } };
+/**
+ * v4 needs enough 128×128 tiles to fill a large GPU (an H100 has 132 SMs); below that the
+ * 4× more numerous 64×64 tiles of v3 keep more of it busy. Provisional: the ladder's
+ * best-per-shape table (bench/src/gpu/matmul-ladder.ts) is the evidence to move it by.
+ */
+export const LARGE_MIN_TILES = 128;
+
+export function chooseMatmul(g: MatmulGeometry): MatmulChoice {
+  const tiles = Math.ceil(g.M / 128) * Math.ceil(g.N / 128) * Math.max(1, sizeOf(g.batchShape));
+  return tiles >= LARGE_MIN_TILES && g.K >= 32 ? LARGE : SMALL;
+}
+
+function build(g: MatmulGeometry, fusion: MatmulFusion): LadderProgram {
+  const c = chooseMatmul(g);
+  return c.version === 'v4' ? v4Vec4(g, c.config, fusion) : v3Register(g, c.config, fusion);
+}
+
 export function wgsl(g: MatmulGeometry, fusion: MatmulFusion = PLAIN): string {
-  const { M, N, K, transA, transB } = g;
-  const aIndex = transA ? `aOff + gk * ${M}u + gr` : `aOff + gr * ${K}u + gk`;
-  const aLoad = fusion.dropout ? `drop_load(${aIndex})` : `A[${aIndex}]`;
-  const bLoad = transB ? `B[bOff + gc * ${K}u + gk2]` : `B[bOff + gk2 * ${N}u + gc]`;
-  const cBinding = fusion.bias ? 3 : 2;
-  const epilogue = [fusion.bias ? 'v += bias[c];' : '', fusion.relu ? 'v = max(v, 0.0);' : ''].join(' ');
-  const dropDecls = fusion.dropout
-    ? `struct Drop { k0: u32, k1: u32, stream: u32, offLo: u32, offHi: u32, threshold: u32, scale: f32, pad: u32 }
-@group(0) @binding(${cBinding + 1}) var<uniform> drop: Drop;
-${PHILOX_WGSL}
-// A's element i is kept iff Philox word i of the dropout coordinates is below the threshold.
-fn drop_load(i: u32) -> f32 {
-  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.stream, drop.offLo, drop.offHi, i / 4u)[i % 4u];
-  return select(0.0, A[i] * drop.scale, w < drop.threshold);
-}`
-    : '';
-  return `@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-${fusion.bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;' : ''}
-@group(0) @binding(${cBinding}) var<storage, read_write> C: array<f32>;
-${dropDecls}
-var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>;
-var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let z = wg.z;
-  let aOff = (${batchOffset(g.batchShape, g.aBatch)}) * ${M * K}u;
-  let bOff = (${batchOffset(g.batchShape, g.bBatch)}) * ${K * N}u;
-  let cOff = z * ${M * N}u;
-  let row0 = wg.y * ${TILE}u;
-  let col0 = wg.x * ${TILE}u;
-  let tid = lid.y * 16u + lid.x;
-  var acc: array<array<f32, 4>, 4>;
-  for (var k0 = 0u; k0 < ${K}u; k0 += ${TK}u) {
-    for (var i = 0u; i < 4u; i++) {
-      let idx = tid + i * 256u;
-      // A slice: 64 rows x 16 k
-      let ar = ${transA ? 'idx % 64u' : 'idx / 16u'};
-      let ak = ${transA ? 'idx / 64u' : 'idx % 16u'};
-      let gr = row0 + ar;
-      let gk = k0 + ak;
-      As[ak][ar] = select(0.0, ${aLoad}, gr < ${M}u && gk < ${K}u);
-      // B slice: 16 k x 64 cols
-      let bk = ${transB ? 'idx % 16u' : 'idx / 64u'};
-      let bc = ${transB ? 'idx / 16u' : 'idx % 64u'};
-      let gk2 = k0 + bk;
-      let gc = col0 + bc;
-      Bs[bk][bc] = select(0.0, ${bLoad}, gk2 < ${K}u && gc < ${N}u);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${TK}u; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        a[i] = As[kk][lid.y * 4u + i];
-        b[i] = Bs[kk][lid.x * 4u + i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) {
-          acc[i][j] = fma(a[i], b[j], acc[i][j]);
-        }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < 4u; i++) {
-    for (var j = 0u; j < 4u; j++) {
-      let r = row0 + lid.y * 4u + i;
-      let c = col0 + lid.x * 4u + j;
-      if (r < ${M}u && c < ${N}u) {
-        var v = acc[i][j];
-        ${epilogue}
-        C[cOff + r * ${N}u + c] = v;
-      }
-    }
-  }
-}`;
+  return build(g, fusion).code;
 }
 
 export function dispatchSize(g: MatmulGeometry): [number, number, number] {
-  return [Math.ceil(g.N / TILE), Math.ceil(g.M / TILE), Math.max(1, sizeOf(g.batchShape))];
+  const c = chooseMatmul(g);
+  return [Math.ceil(g.N / c.config.bn), Math.ceil(g.M / c.config.bm), Math.max(1, sizeOf(g.batchShape))];
+}
+
+/** Kernel name for profiles and counters, e.g. 'v4-128x128'. */
+export function variantName(g: MatmulGeometry): string {
+  const c = chooseMatmul(g);
+  return c.version === 'v3' && c.config.bm === TILE ? 'tile64' : `${c.version}-${c.config.bm}x${c.config.bn}`;
 }
 
 export function matmulPlan(inputs: readonly OperandSpec[], p: { transA: boolean; transB: boolean }, out: OutSpec): GpuPlan {
   const g = matmulGeometry(inputs[0]!, inputs[1]!, p.transA, p.transB, out);
   return {
-    programs: [{ name: `matmul/tile64${p.transA ? '/tA' : ''}${p.transB ? '/tB' : ''}`, code: wgsl(g), workgroups: dispatchSize(g), bindings: ['in0', 'in1', 'out'] }],
+    programs: [{ name: `matmul/${variantName(g)}${p.transA ? '/tA' : ''}${p.transB ? '/tB' : ''}`, code: wgsl(g), workgroups: dispatchSize(g), bindings: ['in0', 'in1', 'out'] }],
   };
 }
