@@ -3,7 +3,7 @@
 // the CPU's (same Philox coordinates), logsumexp in both strategies with extreme values,
 // and the optimizer update for every rule.
 import { afterAll, describe } from 'vitest';
-import { dropout, linear, logsumexp, optimizerUpdate, mul, type DropoutParams } from '@alphadrop/core';
+import { dropout, linear, logsumexp, matmul, optimizerUpdate, mul, type DropoutParams } from '@alphadrop/core';
 import { getTestBackend, gpuCase, rand } from '../helpers/webgpu.js';
 
 afterAll(async () => (await getTestBackend()).device.destroy());
@@ -14,6 +14,9 @@ describe('fused linear on WebGPU', () => {
   gpuCase('linear 130x77 · 77x65 + b, relu', () => linear(rand([130, 77], 1), rand([77, 65], 2), rand([65], 3), { activation: 'relu' }), { rtol: 1e-4, atol: 1e-5 });
   gpuCase('linear with dropout on x (1280x97 · 97x10)', () => linear(rand([1280, 97], 4), rand([97, 10], 5), rand([10], 6), { dropout: d(9, 0.5, 2 ** 32 + 3) }), { rtol: 1e-4, atol: 1e-5 });
   gpuCase('linear transA with dropout (backward dW form)', () => linear(rand([33, 20], 7), rand([33, 17], 8), null, { transA: true, dropout: d(2, 0.7) }), { rtol: 1e-4, atol: 1e-5 });
+  // the large-product rungs of the matmul ladder (matmul.ts chooseMatmul), with every fusion
+  gpuCase('linear on the v4 64x128 rung: 1024x256 · 256x1024, dropout, bias, relu', () => linear(rand([1024, 256], 30), rand([256, 1024], 31), rand([1024], 32), { activation: 'relu', dropout: d(8, 0.5, 7) }), { rtol: 1e-4, atol: 1e-5 });
+  gpuCase('matmul on the v4 64x64 rung: dX = dY · Wᵀ (1280x100 · (784x100)ᵀ)', () => matmul(rand([1280, 100], 33), rand([784, 100], 34), { transB: true }), { rtol: 1e-4, atol: 1e-5 });
   gpuCase('linear transB, batched, relu', () => linear(rand([3, 9, 5], 9), rand([4, 5], 10), null, { transB: true, activation: 'relu' }), { rtol: 1e-4, atol: 1e-5 });
 });
 

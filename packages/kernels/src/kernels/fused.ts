@@ -5,7 +5,7 @@
 // Reference: @alphadrop/core referenceKernels[Prim.FusedMatmul | Dropout | LogSumExp | OptimizerUpdate].
 
 import { keepThreshold, seedKey, sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type DropoutParams, type OutSpec, type PrimParams } from '@alphadrop/core';
-import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
+import type { GpuPlan, KernelCaps, OperandSpec } from '../runtime/plan.js';
 import { BUILTINS, flatIndex, grid1d, unravel } from '../runtime/wgsl.js';
 import { dispatchSize, matmulGeometry, wgsl as matmulWgsl } from './matmul.js';
 import { PHILOX_WGSL } from './random.js';
@@ -18,13 +18,13 @@ export function dropoutBlock(d: DropoutParams): Uint32Array {
   return Uint32Array.from([k0, k1, d.stream >>> 0, d.offset >>> 0, Math.floor(d.offset / 4294967296) >>> 0, keepThreshold(d.keepProb), f32Bits(1 / d.keepProb), 0]);
 }
 
-export function fusedMatmulPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.FusedMatmul], out: OutSpec): GpuPlan {
+export function fusedMatmulPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.FusedMatmul], out: OutSpec, caps?: KernelCaps): GpuPlan {
   const g = matmulGeometry(inputs[0]!, inputs[1]!, p.transA, p.transB, out);
   const fusion = { bias: p.bias, relu: p.activation === 'relu', dropout: p.dropout !== null };
   const bindings = ['in0', 'in1', ...(p.bias ? ['in2' as const] : []), 'out', ...(p.dropout ? ['uniform' as const] : [])] as const;
   const name = `linear${fusion.dropout ? '/dropout' : ''}${fusion.bias ? '/bias' : ''}${fusion.relu ? '/relu' : ''}${p.transA ? '/tA' : ''}${p.transB ? '/tB' : ''}`;
   return {
-    programs: [{ name, code: matmulWgsl(g, fusion), workgroups: dispatchSize(g), bindings, ...(p.dropout ? { uniform: dropoutBlock(p.dropout) } : {}) }],
+    programs: [{ name, code: matmulWgsl(g, fusion, caps?.maxWorkgroupStorage), workgroups: dispatchSize(g, caps?.maxWorkgroupStorage), bindings, ...(p.dropout ? { uniform: dropoutBlock(p.dropout) } : {}) }],
   };
 }
 

@@ -7,7 +7,7 @@
 // Reference: @alphadrop/core referenceKernels[Prim.Matmul].
 
 import { sizeOf, type OutSpec, type Shape } from '@alphadrop/core';
-import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
+import type { GpuPlan, KernelCaps, OperandSpec } from '../runtime/plan.js';
 import { V3_CONFIGS, v3Register, v4Vec4, type LadderProgram, type V3Config, type V4Config } from './matmul-ladder.js';
 
 export interface MatmulGeometry {
@@ -51,46 +51,53 @@ export type MatmulChoice = { version: 'v3'; config: V3Config } | { version: 'v4'
 
 /** v3 64×64 / 4×4 / BK 16: the first kernel, still the choice for small and skinny products. */
 const SMALL: MatmulChoice = { version: 'v3', config: V3_CONFIGS[0]! };
+/** v4 64×128 / BK 16, double-buffered: the fastest rung on large products (24 KiB of workgroup memory). */
+const LARGE: MatmulChoice = { version: 'v4', config: { bm: 64, bn: 128, bk: 16, double: true } };
+/** v4 64×64 / BK 16, double-buffered: for wide outputs with a short K (16 KiB: fits WebGPU's default limits). */
+const WIDE: MatmulChoice = { version: 'v4', config: { bm: 64, bn: 64, bk: 16, double: true } };
+const LARGE_WORKGROUP_BYTES = 2 * (64 + 128) * 16 * 4;
+
 /**
- * v4 128×128 / 8×8 / BK 8, double-buffered: 256 invocations and 16 KiB of workgroup memory,
- * so it fits WebGPU's default limits (the builders here do not see the device's limits).
- */
-const LARGE: MatmulChoice = { version: 'v4', config: { bm: 128, bn: 128, bk: 8, double: true } };
-/**
- * v4 needs enough 128×128 tiles to fill a large GPU (an H100 has 132 SMs); below that the
- * 4× more numerous 64×64 tiles of v3 keep more of it busy. Provisional: the ladder's
- * best-per-shape table (bench/src/gpu/matmul-ladder.ts) is the evidence to move it by.
+ * Enough output tiles to fill a large GPU (an H100 has 132 SMs) before the bigger tiles
+ * pay. Measured on an H200 with the ladder (bench/src/gpu/matmul-ladder.ts): 4096³ 43.8
+ * TFLOP/s for v4 64×128 vs 29.4 for v3; 1024³ 34.9 vs 24.9; the MLP's dX (1280×100·100×784)
+ * 15.8 for v4 64×64 vs 12.0; the skinny forward shapes stay on v3, within 5% of the best.
  */
 export const LARGE_MIN_TILES = 128;
 
-export function chooseMatmul(g: MatmulGeometry): MatmulChoice {
-  const tiles = Math.ceil(g.M / 128) * Math.ceil(g.N / 128) * Math.max(1, sizeOf(g.batchShape));
-  return tiles >= LARGE_MIN_TILES && g.K >= 32 ? LARGE : SMALL;
+export function chooseMatmul(g: MatmulGeometry, maxWorkgroupStorage = 16384): MatmulChoice {
+  const batch = Math.max(1, sizeOf(g.batchShape));
+  const tiles64x128 = Math.ceil(g.M / 64) * Math.ceil(g.N / 128) * batch;
+  const tiles64 = Math.ceil(g.M / 64) * Math.ceil(g.N / 64) * batch;
+  if (tiles64x128 >= LARGE_MIN_TILES && g.K >= 256 && maxWorkgroupStorage >= LARGE_WORKGROUP_BYTES) return LARGE;
+  if (tiles64 >= LARGE_MIN_TILES && g.K >= 64) return WIDE;
+  return SMALL;
 }
 
-function build(g: MatmulGeometry, fusion: MatmulFusion): LadderProgram {
-  const c = chooseMatmul(g);
+function build(g: MatmulGeometry, fusion: MatmulFusion, storage?: number): LadderProgram {
+  const c = chooseMatmul(g, storage);
   return c.version === 'v4' ? v4Vec4(g, c.config, fusion) : v3Register(g, c.config, fusion);
 }
 
-export function wgsl(g: MatmulGeometry, fusion: MatmulFusion = PLAIN): string {
-  return build(g, fusion).code;
+export function wgsl(g: MatmulGeometry, fusion: MatmulFusion = PLAIN, maxWorkgroupStorage?: number): string {
+  return build(g, fusion, maxWorkgroupStorage).code;
 }
 
-export function dispatchSize(g: MatmulGeometry): [number, number, number] {
-  const c = chooseMatmul(g);
+export function dispatchSize(g: MatmulGeometry, maxWorkgroupStorage?: number): [number, number, number] {
+  const c = chooseMatmul(g, maxWorkgroupStorage);
   return [Math.ceil(g.N / c.config.bn), Math.ceil(g.M / c.config.bm), Math.max(1, sizeOf(g.batchShape))];
 }
 
 /** Kernel name for profiles and counters, e.g. 'v4-128x128'. */
-export function variantName(g: MatmulGeometry): string {
-  const c = chooseMatmul(g);
+export function variantName(g: MatmulGeometry, maxWorkgroupStorage?: number): string {
+  const c = chooseMatmul(g, maxWorkgroupStorage);
   return c.version === 'v3' && c.config.bm === TILE ? 'tile64' : `${c.version}-${c.config.bm}x${c.config.bn}`;
 }
 
-export function matmulPlan(inputs: readonly OperandSpec[], p: { transA: boolean; transB: boolean }, out: OutSpec): GpuPlan {
+export function matmulPlan(inputs: readonly OperandSpec[], p: { transA: boolean; transB: boolean }, out: OutSpec, caps?: KernelCaps): GpuPlan {
   const g = matmulGeometry(inputs[0]!, inputs[1]!, p.transA, p.transB, out);
+  const s = caps?.maxWorkgroupStorage;
   return {
-    programs: [{ name: `matmul/${variantName(g)}${p.transA ? '/tA' : ''}${p.transB ? '/tB' : ''}`, code: wgsl(g), workgroups: dispatchSize(g), bindings: ['in0', 'in1', 'out'] }],
+    programs: [{ name: `matmul/${variantName(g, s)}${p.transA ? '/tA' : ''}${p.transB ? '/tB' : ''}`, code: wgsl(g, PLAIN, s), workgroups: dispatchSize(g, s), bindings: ['in0', 'in1', 'out'] }],
   };
 }
