@@ -61,8 +61,10 @@ async function bench(model: keyof typeof SIZES, gpu: WebGpuBackend, steps: numbe
   for (let i = 0; i < warmup; i++) trainStep(s.net, s.optimizer, loss, s.x, s.y, 7);
   await gpu.synchronize();
   const c0 = { ...gpu.counters };
+  const bg0 = [gpu.pipelines.bindGroupHits, gpu.pipelines.bindGroupMisses];
   trainStep(s.net, s.optimizer, loss, s.x, s.y, 7);
-  const perStep = { dispatches: gpu.counters.dispatches - c0.dispatches, submits: gpu.counters.submits - c0.submits, compiles: gpu.counters.compiles - c0.compiles };
+  const bindGroups = { hits: gpu.pipelines.bindGroupHits - bg0[0]!, misses: gpu.pipelines.bindGroupMisses - bg0[1]! };
+  const perStep = { bindGroups, dispatches: gpu.counters.dispatches - c0.dispatches, submits: gpu.counters.submits - c0.submits, compiles: gpu.counters.compiles - c0.compiles };
   if (perStep.submits !== 1) throw new Error(`${model}: expected one submit per step, got ${perStep.submits}`);
   await gpu.synchronize();
   const reads: Promise<unknown>[] = [];
@@ -88,7 +90,7 @@ const results = [];
 for (const m of models) {
   const r = await bench(m, gpu, Number(arg('steps', '100')), Number(arg('warmup', '10')));
   results.push(r);
-  console.log(`alphadrop webgpu ${m}: ${r.msPerStep.toFixed(3)} ms/step (host encode ${r.hostEncodeMsPerStep.toFixed(3)} ms), ${r.dispatches} dispatches and ${r.submits} submit per step; first loss ${r.firstLoss.toFixed(5)} (CPU ${r.cpuFirstLoss.toFixed(5)})`);
+  console.log(`alphadrop webgpu ${m}: ${r.msPerStep.toFixed(3)} ms/step (host encode ${r.hostEncodeMsPerStep.toFixed(3)} ms), ${r.dispatches} dispatches and ${r.submits} submit per step (bind groups ${r.bindGroups.hits} cached, ${r.bindGroups.misses} created); first loss ${r.firstLoss.toFixed(5)} (CPU ${r.cpuFirstLoss.toFixed(5)})`);
 }
 const out = arg('json', '');
 if (out) writeFileSync(out, JSON.stringify({ device: g.description, results }, null, 2));

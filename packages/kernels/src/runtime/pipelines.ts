@@ -43,6 +43,8 @@ export class PipelineCache {
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private nextId = 1;
   compiles = 0;
+  bindGroupHits = 0;
+  bindGroupMisses = 0;
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -75,7 +77,11 @@ export class PipelineCache {
     let key = `${p.id}`;
     for (const e of entries) key += `:${bufferId(e.buffer)}@${e.offset ?? 0}`;
     let bg = this.bindGroups.get(key);
-    if (bg) return bg;
+    if (bg) {
+      this.bindGroupHits++;
+      return bg;
+    }
+    this.bindGroupMisses++;
     if (this.bindGroups.size > 8192) this.bindGroups.clear(); // bounded: stale keys of recycled shapes
     bg = this.device.createBindGroup({
       layout: p.layout,
