@@ -12,7 +12,7 @@ import {
   memory, minimum, mse, mul, neg, oneHot, pad, permute, pow, randomBits, randomUniform, reciprocal, relu, reshape,
   scatterAdd, setBackend, sigmoid, sign, sin, slice, softmax, sqrt, stopGradient, sub, sum, tanh, tensor, tidy,
   transpose, valueAndGradsOf, vjpRules, where, type Conv2dGeometry, type Pool2dGeometry, type Shape,
-  linear, dropout, optimizerUpdate, logsumexpComposite, bernoulli,
+  linear, dropout, optimizerUpdate, logsumexpComposite, bernoulli, bbAlphaEnergy,
 } from '@alphadrop/core';
 import { awayFromZero, checkGrad, distinct, prng, uniform, values } from '../helpers/gradcheck.js';
 
@@ -401,6 +401,23 @@ const gradCases: { [P in Prim]: Case[] } = {
     c('logsumexp axis 0 keepDims, axis -1', () => {
       checkGrad('lse0', (x) => logsumexp(x, 0, true), [U([4, 3], -3, 3)]);
       checkGrad('lse1', (x) => logsumexp(x, -1), [U([2, 3, 5], -3, 3)]);
+    }),
+  ],
+  [Prim.BBAlphaLoss]: [
+    ...[0, 5e-4, 0.5, 1, -0.7].map((alpha) =>
+      c(`bbAlphaEnergy α=${alpha} (mean and per point)`, () => {
+        const labels = tensor(Int32Array.from([2, 0, 1]), [3]);
+        checkGrad(`bb${alpha}`, (l) => bbAlphaEnergy(l, labels, alpha), [U([3, 4, 5], -2, 2)]);
+        checkGrad(`bbn${alpha}`, (l) => bbAlphaEnergy(l, labels, alpha, 'none'), [U([3, 2, 4], -2, 2)]);
+      }),
+    ),
+  ],
+  [Prim.BBAlphaLossGrad]: [
+    c('bbAlphaLossGrad refuses a second derivative with a typed error', () => {
+      const labels = tensor(Int32Array.from([1, 0]), [2]);
+      const l = U([2, 3, 4]);
+      expect(() => grad((x) => sum(grad((y) => bbAlphaEnergy(y, labels, 0.5))(x)[0]!))(l)).toThrow(StateError);
+      expect(vjpRan(Prim.BBAlphaLossGrad)).toBe(true);
     }),
   ],
   [Prim.OptimizerUpdate]: [

@@ -161,6 +161,7 @@ export const GPU_PRIM_COVERAGE: Readonly<Record<string, string>> = {
   reshape: 'movement', permute: 'movement', expand: 'movement', slice: 'movement', pad: 'movement',
   concat: 'movement', gather: 'movement', scatterAdd: 'movement', oneHot: 'movement',
   randomBits: 'random',
+  bbAlphaLoss: 'fused', bbAlphaLossGrad: 'fused',
   fusedMatmul: 'fused', dropout: 'fused', logSumExp: 'fused', optimizerUpdate: 'fused',
 };
 

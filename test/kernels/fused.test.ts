@@ -3,8 +3,8 @@
 // the CPU's (same Philox coordinates), logsumexp in both strategies with extreme values,
 // and the optimizer update for every rule.
 import { afterAll, describe } from 'vitest';
-import { dropout, linear, logsumexp, matmul, optimizerUpdate, mul, type DropoutParams } from '@alphadrop/core';
-import { getTestBackend, gpuCase, rand } from '../helpers/webgpu.js';
+import { Prim, apply, bbAlphaEnergy, dropout, linear, logsumexp, matmul, optimizerUpdate, mul, type DropoutParams } from '@alphadrop/core';
+import { getTestBackend, gpuCase, rand, randInt } from '../helpers/webgpu.js';
 
 afterAll(async () => (await getTestBackend()).device.destroy());
 
@@ -26,6 +26,15 @@ describe('dropout and logsumexp on WebGPU', () => {
   gpuCase('logsumexp last axis, many rows', () => logsumexp(rand([5000, 10], 13, -40, 40), -1), { rtol: 1e-5, atol: 1e-5 });
   gpuCase('logsumexp axis 0, long (workgroup strategy)', () => logsumexp(mul(rand([3000, 3], 14, -1, 1), 1000), 0, true), { rtol: 1e-5, atol: 1e-4 });
   gpuCase('logsumexp middle axis', () => logsumexp(rand([4, 9, 5], 15, -3, 3), 1), { rtol: 1e-5, atol: 1e-5 });
+});
+
+describe('fused BB-α loss on WebGPU', () => {
+  const labels = () => randInt([130], 40, 0, 9);
+  for (const alpha of [0, 5e-4, 0.5, 1, -0.5])
+    gpuCase(`bbAlphaEnergy mean, α=${alpha}`, () => bbAlphaEnergy(rand([130, 10, 10], 41, -4, 4), labels(), alpha), { rtol: 1e-4, atol: 1e-6 });
+  gpuCase('bbAlphaEnergy per point, K=3, C=7', () => bbAlphaEnergy(rand([33, 3, 7], 42, -4, 4), randInt([33], 43, 0, 6), 0.5, 'none'), { rtol: 1e-4, atol: 1e-6 });
+  gpuCase('bbAlphaLossGrad (mean)', () => apply(Prim.BBAlphaLossGrad, [rand([130, 10, 10], 44, -4, 4), labels(), rand([], 45, 0.5, 2)], { alpha: 0.5, reduction: 'mean' }), { rtol: 1e-4, atol: 1e-7 });
+  gpuCase('bbAlphaLossGrad (none, α=0)', () => apply(Prim.BBAlphaLossGrad, [rand([33, 3, 7], 46, -4, 4), randInt([33], 47, 0, 6), rand([33], 48)], { alpha: 0, reduction: 'none' }), { rtol: 1e-4, atol: 1e-7 });
 });
 
 describe('optimizer update on WebGPU', () => {

@@ -223,6 +223,7 @@ async function uci(args: Args): Promise<void> {
           samples: num(args, 'samples', UCI_DEFAULTS.samples),
           testSamples: num(args, 'test-samples', UCI_DEFAULTS.testSamples),
           dropout: num(args, 'dropout', UCI_DEFAULTS.dropout),
+          lr: num(args, 'lr', UCI_DEFAULTS.lr),
           seed: num(args, 'seed', UCI_DEFAULTS.seed) + s,
         });
         r.rmse.push(res.rmse);

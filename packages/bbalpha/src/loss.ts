@@ -7,7 +7,7 @@
 // VJPs (∂ℓ/∂ll_{n,k} = −softmax_k(α·ll_{n,·}), the importance weights).
 
 import {
-  DTypeError, ShapeError, ValueError, add, exp, fmtShape, logSoftmax, logsumexp, mean, mul, neg, oneHot, reshape,
+  DTypeError, ShapeError, ValueError, add, bbAlphaEnergy, exp, fmtShape, logSoftmax, logsumexp, mean, mul, neg, oneHot, reshape,
   sub, sum, type Tensor,
 } from '@alphadrop/core';
 
@@ -54,10 +54,33 @@ export function classLogLikelihood(logits: Tensor, labels: Tensor): Tensor {
   return sum(mul(lp, target), 2);
 }
 
-/** Mean over the batch of the classification BB-α energy; logits [M, K, C], labels [M]. */
+/**
+ * Mean over the batch of the classification BB-α energy; logits [M, K, C], labels [M].
+ * Runs as one fused primitive (forward and backward one kernel each on the GPU); the
+ * composition below is the definition it is tested against.
+ */
 export function bbAlphaLoss(logits: Tensor, labels: Tensor, alpha: number): Tensor {
   checkAlpha('bbAlphaLoss', alpha);
+  checkLabels(logits, labels);
+  return bbAlphaEnergy(logits, labels, alpha, 'mean');
+}
+
+/** bbAlphaLoss from primitives (differentiable to any order). */
+export function bbAlphaLossComposed(logits: Tensor, labels: Tensor, alpha: number): Tensor {
+  checkAlpha('bbAlphaLoss', alpha);
   return mean(bbAlphaPerPoint(classLogLikelihood(logits, labels), alpha));
+}
+
+function checkLabels(logits: Tensor, labels: Tensor): void {
+  if (logits.rank !== 3) throw new ShapeError('bbAlphaLoss', 'MC logits of shape [M, K, C]', fmtShape(logits.shape));
+  if (labels.dtype !== 'i32') throw new DTypeError('bbAlphaLoss', 'i32 labels', labels.dtype);
+  const [M, , C] = logits.shape as [number, number, number];
+  if (labels.rank !== 1 || labels.shape[0] !== M) throw new ShapeError('bbAlphaLoss', `labels of shape [${M}]`, fmtShape(labels.shape));
+  if (labels.backend.readSync) {
+    const v = labels.dataSync();
+    const bad = v.findIndex((c) => c < 0 || c >= C);
+    if (bad >= 0) throw new ValueError('bbAlphaLoss', `labels in [0, ${C})`, String(v[bad]), `at position ${bad}`);
+  }
 }
 
 export interface GaussianOptions {

@@ -65,3 +65,13 @@ export function optimizerUpdate(
   return Array.from({ length: 1 + k }, (_, j) => reshape(slice(packed, [j, ...rest], [1, ...param.shape]), [...param.shape]));
 }
 
+
+/**
+ * The BB-α energy of MC logits [M, K, C] against labels [M] (i32) in one primitive:
+ * 'mean' over the batch (a scalar) or 'none' (per point, [M]). Equal to the composition
+ * in @alphadrop/bbalpha (bbAlphaPerPoint of the class log-likelihoods); its gradient is
+ * one primitive too. No second derivative: use the composition for that.
+ */
+export function bbAlphaEnergy(logits: Tensor, labels: Tensor, alpha: number, reduction: 'mean' | 'none' = 'mean'): Tensor {
+  return apply(Prim.BBAlphaLoss, [logits, labels], { alpha, reduction });
+}

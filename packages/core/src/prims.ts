@@ -67,6 +67,10 @@ export enum Prim {
   LogSumExp = 'logSumExp',
   /** One optimizer step over a flat parameter buffer: [param, grad, ...slots] → packed [1 + slots, ...]. */
   OptimizerUpdate = 'optimizerUpdate',
+  /** The BB-α energy of MC logits [M, K, C] against labels [M]: per point or its batch mean. */
+  BBAlphaLoss = 'bbAlphaLoss',
+  /** Its gradient with respect to the logits, given the cotangent of the loss. */
+  BBAlphaLossGrad = 'bbAlphaLossGrad',
 }
 
 export type UnaryPrim =
@@ -215,6 +219,10 @@ export interface PrimParams {
   [Prim.Dropout]: DropoutParams;
   [Prim.LogSumExp]: { axis: number; keepDims: boolean };
   [Prim.OptimizerUpdate]: OptimizerParams;
+  /** alpha finite; 'mean' gives a scalar, 'none' the per-point energies [M]. */
+  [Prim.BBAlphaLoss]: { alpha: number; reduction: 'mean' | 'none' };
+  /** Inputs logits, labels, dy (dy of the loss: scalar for 'mean', [M] for 'none'). */
+  [Prim.BBAlphaLossGrad]: { alpha: number; reduction: 'mean' | 'none' };
 }
 
 /** Number of tensor inputs (Concat is variadic: -1). */
@@ -232,4 +240,5 @@ export const PRIM_ARITY: { [P in Prim]: number } = {
   [Prim.Concat]: -1, [Prim.Gather]: 2, [Prim.ScatterAdd]: 2, [Prim.OneHot]: 1, [Prim.Cast]: 1,
   [Prim.RandomBits]: 0,
   [Prim.FusedMatmul]: -1, [Prim.Dropout]: 1, [Prim.LogSumExp]: 1, [Prim.OptimizerUpdate]: -1,
+  [Prim.BBAlphaLoss]: 2, [Prim.BBAlphaLossGrad]: 3,
 };

@@ -68,6 +68,23 @@ function checkDropout(prim: Prim, d: DropoutParams): void {
   if (d.stream > 0xffffffff) throw new ValueError(prim, 'dropout stream < 2^32', String(d.stream));
 }
 
+function checkBBAlpha(prim: Prim, logits: OutSpec, labels: OutSpec, p: { alpha: number; reduction: string }, dy: OutSpec | null): OutSpec {
+  need(prim, logits.dtype, FLOAT, 'logits');
+  need(prim, labels.dtype, ['i32'], 'labels');
+  if (!Number.isFinite(p.alpha)) throw new ValueError(prim, 'a finite alpha', String(p.alpha));
+  if (p.reduction !== 'mean' && p.reduction !== 'none') throw new ValueError(prim, "reduction 'mean' or 'none'", String(p.reduction));
+  if (logits.shape.length !== 3) throw new ShapeError(prim, 'MC logits of shape [M, K, C]', fmtShape(logits.shape));
+  const M = logits.shape[0]!;
+  if (labels.shape.length !== 1 || labels.shape[0] !== M) throw new ShapeError(prim, `labels of shape [${M}]`, fmtShape(labels.shape));
+  const out: OutSpec = { shape: p.reduction === 'mean' ? [] : [M], dtype: logits.dtype };
+  if (dy) {
+    sameDType(prim, logits, dy);
+    if (dy.shape.length !== out.shape.length || dy.shape.some((d, i) => d !== out.shape[i]))
+      throw new ShapeError(prim, `a loss cotangent of shape ${fmtShape(out.shape)}`, fmtShape(dy.shape));
+  }
+  return out;
+}
+
 /** Output size of a sliding window along one axis. */
 export function windowOut(size: number, k: number, stride: number, pad: number, dilation: number): number {
   return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
@@ -331,5 +348,10 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
       if (!Number.isFinite(v)) throw new ValueError(P, `a finite ${name}`, String(v));
     if (!Number.isInteger(p.step) || p.step < 1) throw new ValueError(P, 'step an integer >= 1', String(p.step));
     return { shape: [1 + slots, ...param!.shape], dtype: param!.dtype };
+  },
+  [Prim.BBAlphaLoss]: ([logits, labels], p) => checkBBAlpha(Prim.BBAlphaLoss, logits!, labels!, p, null),
+  [Prim.BBAlphaLossGrad]: ([logits, labels, dy], p) => {
+    checkBBAlpha(Prim.BBAlphaLossGrad, logits!, labels!, p, dy!);
+    return { shape: logits!.shape, dtype: logits!.dtype };
   },
 };

@@ -313,6 +313,19 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   },
   // an optimizer step is not differentiated
   [Prim.OptimizerUpdate]: { saves: NONE, vjp: (_dy, s) => s.shapes.map(() => null) },
+  // d ℓ_α / d logits[n,k,c] = −dy_n · w_{n,k} · (onehot(y_n)_c − softmax(logits[n,k])_c), w = softmax_k(α·ll)
+  [Prim.BBAlphaLoss]: {
+    saves: X,
+    vjp: (dy, s, p) => [apply(Prim.BBAlphaLossGrad, [x0(s), x1(s), dy], p), null],
+  },
+  // no second derivative through the fused loss (compose bbAlphaPerPoint from primitives for that)
+  [Prim.BBAlphaLossGrad]: {
+    saves: NONE,
+    vjp: (_g, _s, _p, n) => {
+      if (n.some(Boolean)) throw new StateError('vjp of bbAlphaLossGrad', 'no second derivative through the fused BB-α loss', 'a request for one', 'use the composed loss');
+      return [null, null, null];
+    },
+  },
 };
 
 // The backward primitives are reached only through these helpers (not public ops).

@@ -7,6 +7,7 @@ import { binaryPlan, castPlan, comparePlan, copyPlan, unaryPlan, wherePlan } fro
 import { reducePlan } from './kernels/reduce.js';
 import { matmulPlan } from './kernels/matmul.js';
 import { randomBitsPlan, randomUniformBlock } from './kernels/random.js';
+import { bbAlphaLossGradPlan, bbAlphaLossPlan } from './kernels/bbalpha.js';
 import { dropoutBlock, dropoutPlan, fusedMatmulPlan, logSumExpPlan, optimizerBlock, optimizerPlan } from './kernels/fused.js';
 import { conv2dFilterGradPlan, conv2dInputGradPlan, conv2dPlan } from './kernels/conv.js';
 import { maxPool2dGradPlan, maxPool2dPlan } from './kernels/pool.js';
@@ -67,6 +68,8 @@ export const gpuKernels: { [P in Prim]: GpuKernel<P> } = {
   [Prim.Dropout]: dropoutPlan,
   [Prim.LogSumExp]: logSumExpPlan,
   [Prim.OptimizerUpdate]: optimizerPlan,
+  [Prim.BBAlphaLoss]: bbAlphaLossPlan,
+  [Prim.BBAlphaLossGrad]: bbAlphaLossGradPlan,
 };
 
 /**

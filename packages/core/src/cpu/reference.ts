@@ -170,6 +170,47 @@ export function applyDropout(x: ArrayLike<number>, d: DropoutParams): Float64Arr
   return out;
 }
 
+/**
+ * Per point n of MC logits [M, K, C]: the class log-likelihoods ll_k, the BB-α energy
+ * (α = 0: −mean; |α| < 1e-3: −mean − (α/2)·Var; else −(LSE_k(α·ll) − log K)/α) and the
+ * importance weights w_k = softmax_k(α·ll) (uniform at α = 0). Shared by the fused loss
+ * and its gradient.
+ */
+export function bbAlphaPoint(logits: ArrayLike<number>, n: number, K: number, C: number, label: number, alpha: number): { loss: number; weights: Float64Array; softmax: Float64Array } {
+  const ll = new Float64Array(K);
+  const sm = new Float64Array(K * C);
+  for (let k = 0; k < K; k++) {
+    const at = (n * K + k) * C;
+    let m = -Infinity;
+    for (let c = 0; c < C; c++) m = Math.max(m, logits[at + c]!);
+    let z = 0;
+    for (let c = 0; c < C; c++) z += Math.exp(logits[at + c]! - m);
+    const lse = m + Math.log(z);
+    for (let c = 0; c < C; c++) sm[k * C + c] = Math.exp(logits[at + c]! - lse);
+    ll[k] = logits[at + label]! - lse;
+  }
+  let mean = 0;
+  for (let k = 0; k < K; k++) mean += ll[k]! / K;
+  let loss: number;
+  const weights = new Float64Array(K);
+  if (alpha === 0) {
+    loss = -mean;
+    weights.fill(1 / K);
+  } else {
+    let m = -Infinity;
+    for (let k = 0; k < K; k++) m = Math.max(m, alpha * ll[k]!);
+    let z = 0;
+    for (let k = 0; k < K; k++) z += Math.exp(alpha * ll[k]! - m);
+    for (let k = 0; k < K; k++) weights[k] = Math.exp(alpha * ll[k]! - m) / z;
+    if (Math.abs(alpha) < 1e-3) {
+      let v = 0;
+      for (let k = 0; k < K; k++) v += (ll[k]! - mean) ** 2 / K;
+      loss = -mean - (alpha / 2) * v;
+    } else loss = -(m + Math.log(z) - Math.log(K)) / alpha;
+  }
+  return { loss, weights, softmax: sm };
+}
+
 export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
   [Prim.Neg]: unary(Prim.Neg),
   [Prim.Exp]: unary(Prim.Exp),
@@ -435,6 +476,32 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
           break;
         }
       }
+    }
+    return r;
+  },
+  [Prim.BBAlphaLoss]: ([logits, labels], { alpha, reduction }, out) => {
+    const [M, K, C] = logits!.shape as [number, number, number];
+    checkIndices(Prim.BBAlphaLoss, labels!.storage, C);
+    const r = allocHost(out.dtype, reduction === 'mean' ? 1 : M);
+    let total = 0;
+    for (let n = 0; n < M; n++) {
+      const { loss } = bbAlphaPoint(logits!.storage, n, K, C, labels!.storage[n]!, alpha);
+      if (reduction === 'mean') total += loss / M;
+      else r[n] = loss;
+    }
+    if (reduction === 'mean') r[0] = total;
+    return r;
+  },
+  [Prim.BBAlphaLossGrad]: ([logits, labels, dy], { alpha, reduction }, out) => {
+    const [M, K, C] = logits!.shape as [number, number, number];
+    checkIndices(Prim.BBAlphaLossGrad, labels!.storage, C);
+    const r = allocHost(out.dtype, M * K * C);
+    for (let n = 0; n < M; n++) {
+      const y = labels!.storage[n]!;
+      const g = reduction === 'mean' ? dy!.storage[0]! / M : dy!.storage[n]!;
+      const { weights, softmax } = bbAlphaPoint(logits!.storage, n, K, C, y, alpha);
+      for (let k = 0; k < K; k++)
+        for (let c = 0; c < C; c++) r[(n * K + k) * C + c] = -g * weights[k]! * ((c === y ? 1 : 0) - softmax[k * C + c]!);
     }
     return r;
   },
