@@ -59,10 +59,13 @@ for (const name of targets) {
   // 1. JavaScript bundle.
   const deps = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies });
   try {
+    // index.ts, plus the Node-only entry (node.ts) and the CLI (cli.ts) where a package has them
+    const entries = ['index', 'node', 'cli'].filter((e) => existsSync(join(pkgDir, 'src', `${e}.ts`)));
     await build({
-      entryPoints: [join(pkgDir, 'src', 'index.ts')],
+      entryPoints: entries.map((e) => join(pkgDir, 'src', `${e}.ts`)),
       absWorkingDir: root,
-      outfile: join(dist, 'index.js'),
+      outdir: dist,
+      splitting: true,
       bundle: true,
       format: 'esm',
       platform: 'neutral',
@@ -85,6 +88,7 @@ for (const name of targets) {
     if (other === name) continue;
     const otherPkg = readJson(join(dirOf(other), 'package.json')).name;
     paths[otherPkg] = [join(dirOf(other), 'dist', 'index.d.ts')];
+    paths[`${otherPkg}/node`] = [join(dirOf(other), 'dist', 'node.d.ts')];
   }
   const config = {
     extends: join(root, 'tsconfig.json'),

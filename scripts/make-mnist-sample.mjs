@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes the embedded MNIST sample (the main job's default data) from the canonical IDX
-// files: the first 5,000 training and the first 1,000 test digits, in IDX format, gzipped.
+// files: the first 8,000 training and the first 1,000 test digits, in IDX format, gzipped.
 //   node scripts/make-mnist-sample.mjs <mnist dir> <out dir>
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -22,7 +22,7 @@ function take(name, count) {
   const body = raw.subarray(header, header + count * itemBytes);
   writeFileSync(join(out, `${name}.gz`), gzipSync(Buffer.concat([head, body]), { level: 9 }));
 }
-take('train-images-idx3-ubyte', 5000);
-take('train-labels-idx1-ubyte', 5000);
+take('train-images-idx3-ubyte', 8000);
+take('train-labels-idx1-ubyte', 8000);
 take('t10k-images-idx3-ubyte', 1000);
 take('t10k-labels-idx1-ubyte', 1000);
