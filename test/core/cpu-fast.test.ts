@@ -222,6 +222,11 @@ describe('conv2d and its gradients (im2col + GEMM)', () => {
     [[2, 5, 6, 7], [4, 5, 1, 1], { stride: [2, 2], padding: [1, 0], dilation: [1, 1] }],
     [[1, 1, 1, 1], [1, 1, 1, 1], { stride: [1, 1], padding: [0, 0], dilation: [1, 1] }],
     [[1, 2, 4, 4], [3, 2, 3, 3], { stride: [5, 5], padding: [3, 3], dilation: [1, 1] }], // windows all padding
+    [[3, 1, 28, 28], [32, 1, 3, 3], { stride: [1, 1], padding: [0, 0], dilation: [1, 1] }], // MNIST conv1, batch blocks
+    [[3, 32, 26, 26], [32, 32, 3, 3], { stride: [1, 1], padding: [0, 0], dilation: [1, 1] }], // MNIST conv2
+    [[2, 3, 7, 9], [5, 3, 3, 2], { stride: [1, 1], padding: [1, 0], dilation: [2, 1] }], // unit stride, dilated: flipped-filter dx
+    [[1, 2, 5, 5], [3, 2, 2, 2], { stride: [1, 1], padding: [2, 2], dilation: [1, 1] }], // padding > (K−1)·d: col2im dx
+    [[3, 6, 11, 10], [7, 6, 3, 3], { stride: [2, 2], padding: [1, 1], dilation: [1, 1] }], // strided: col2im dx, ragged panels
   ];
   for (const [x, w, g] of cases)
     it(`x ${x} w ${w} ${JSON.stringify(g)}`, () => {

@@ -1,11 +1,15 @@
 // Convolution (NCHW input, OIHW filter; stride, padding, dilation) and max-pooling on the
-// fast CPU backend. Convolutions are im2col + the GEMM core (gemm.ts), one image at a time
-// so the column buffer stays bounded:
-//   forward      y_n [O, HoWo]   = W [O, CKK] · col_n [CKK, HoWo]
-//   input grad   dcol [CKK, HoWo] = Wᵀ · dy_n [O, HoWo], then col2im adds dcol into dx_n
-//   filter grad  dW [O, CKK]    += dy_n [O, HoWo] · col_nᵀ
-// A 1×1, stride-1, unpadded convolution uses the image itself as its column matrix.
-// Sums are f64 throughout (gemm and col2im); only the order differs from the oracle.
+// fast CPU backend. Convolutions run the GEMM micro-kernel (gemm.ts `gemmTiles`) over an
+// implicit column matrix spanning the whole batch (column j = (n, oh, ow), row k = (c, kh, kw),
+// element xp[colBase[j] + rowOff[k]] of the zero-padded input), packed straight from the
+// input into L2-sized blocks of panels, so the GEMMs are large, the filter is packed once
+// and scratch stays bounded (a few hundred KiB, plus one padded copy of the input when
+// padding is non-zero):
+//   forward      y [O, (n,p)]     = W [O, CKK] · col [CKK, (n,p)], scattered into NCHW
+//   input grad   unit stride: dx = conv(dy padded by (K−1)·d − p, flipped Wᵀ), same path;
+//                otherwise dcol = Wᵀ · dy in blocks, added into dx at its taps (col2im)
+//   filter grad  dW [O, CKK]      = Σ over blocks of (n,p) of dy · colᵀ
+// Sums are f64 throughout; only the order differs from the oracle.
 // Pooling scans each window with its in-bounds range computed once, keeping the oracle's
 // rule: the first maximum wins, NaN only when it comes first.
 
@@ -13,137 +17,307 @@ import { allocHost } from '../../dtype.js';
 import type { Conv2dGeometry, Pool2dGeometry, Prim } from '../../prims.js';
 import type { Shape } from '../../shape.js';
 import type { CpuKernel, CpuOperand } from '../reference.js';
-import { gemm, type FloatArray, type MatView } from './gemm.js';
+import { gemmTiles, type FloatArray } from './gemm.js';
 import { sizeOfShape } from './strided.js';
 
 type Dims4 = [number, number, number, number];
 
+/** Target bytes of packed panels one block of the micro-kernel touches (about half an L2). */
+const BLOCK_BYTES = 256 * 1024;
+
+/**
+ * Geometry of a convolution as an implicit column matrix over the whole batch: column
+ * j = n·P + oh·WO + ow, row k = (c·KH + kh)·KW + kw, element xp[colBase[j] + rowOff[k]] of the
+ * (zero-padded when padding ≠ 0) input xp [N, C, HP, WP].
+ */
 interface ConvPlan {
   N: number; C: number; H: number; W: number;
   O: number; KH: number; KW: number; HO: number; WO: number;
-  /** C·KH·KW and HO·WO: the column matrix is CKK × P. */
+  HP: number; WP: number; ph: number; pw: number;
+  /** C·KH·KW and HO·WO. */
   CKK: number; P: number;
-  /** The image is its own column matrix (1×1 filter, unit stride, no padding). */
-  direct: boolean;
+  rowOff: Int32Array;
+  colBase: Int32Array;
 }
 
 function plan(x: Shape, w: Shape, y: Shape, g: Conv2dGeometry): ConvPlan {
   const [N, C, H, W] = x as Dims4;
   const [O, , KH, KW] = w as Dims4;
   const [, , HO, WO] = y as Dims4;
-  const direct = KH === 1 && KW === 1 && g.stride[0] === 1 && g.stride[1] === 1 && g.padding[0] === 0 && g.padding[1] === 0;
-  return { N, C, H, W, O, KH, KW, HO, WO, CKK: C * KH * KW, P: HO * WO, direct };
-}
-
-/** The first and one-past-last output index whose input coordinate o·s − p + k·d lies in [0, size). */
-function validRange(k: number, s: number, p: number, d: number, size: number, outSize: number): [number, number] {
-  const off = k * d - p; // input = o·s + off
-  const lo = off >= 0 ? 0 : Math.ceil(-off / s);
-  const hi = Math.min(outSize, Math.max(0, Math.floor((size - 1 - off) / s) + 1));
-  return [Math.min(lo, hi), hi];
-}
-
-/** col[(c·KH + kh)·KW + kw][oh·WO + ow] = x_n[c, ih, iw], zero outside the image. */
-function im2col(x: CpuOperand['storage'], xOff: number, pl: ConvPlan, g: Conv2dGeometry, col: Float64Array): void {
-  const { C, H, W, KH, KW, HO, WO, P } = pl;
   const [sh, sw] = g.stride;
   const [ph, pw] = g.padding;
   const [dh, dw] = g.dilation;
-  for (let c = 0; c < C; c++)
-    for (let kh = 0; kh < KH; kh++) {
-      const [ohLo, ohHi] = validRange(kh, sh, ph, dh, H, HO);
-      for (let kw = 0; kw < KW; kw++) {
-        const row = ((c * KH + kh) * KW + kw) * P;
-        const [owLo, owHi] = validRange(kw, sw, pw, dw, W, WO);
-        col.fill(0, row, row + ohLo * WO);
-        col.fill(0, row + ohHi * WO, row + P);
-        const iwBase = kw * dw - pw;
-        for (let oh = ohLo; oh < ohHi; oh++) {
-          const src = xOff + (c * H + oh * sh - ph + kh * dh) * W + iwBase;
-          const d = row + oh * WO;
-          col.fill(0, d, d + owLo);
-          col.fill(0, d + owHi, d + WO);
-          for (let ow = owLo; ow < owHi; ow++) col[d + ow] = x[src + ow * sw]!;
-        }
-      }
-    }
+  // Padded extent: at least the image, and every tap an output reads (so gathers stay in bounds).
+  const HP = Math.max(H + 2 * ph, HO > 0 ? (HO - 1) * sh + (KH - 1) * dh + 1 : 0);
+  const WP = Math.max(W + 2 * pw, WO > 0 ? (WO - 1) * sw + (KW - 1) * dw + 1 : 0);
+  const CKK = C * KH * KW;
+  const P = HO * WO;
+  const rowOff = new Int32Array(CKK);
+  for (let c = 0, k = 0; c < C; c++)
+    for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++, k++) rowOff[k] = (c * HP + kh * dh) * WP + kw * dw;
+  const colBase = new Int32Array(N * P);
+  for (let n = 0, j = 0; n < N; n++)
+    for (let oh = 0; oh < HO; oh++) for (let ow = 0; ow < WO; ow++, j++) colBase[j] = n * C * HP * WP + oh * sh * WP + ow * sw;
+  return { N, C, H, W, O, KH, KW, HO, WO, HP, WP, ph, pw, CKK, P, rowOff, colBase };
 }
 
-/** dx_n[c, ih, iw] += col[(c·KH + kh)·KW + kw][oh·WO + ow] over the in-bounds taps. */
-function col2im(col: Float64Array, pl: ConvPlan, g: Conv2dGeometry, dx: Float64Array, dxOff: number): void {
-  const { C, H, W, KH, KW, WO, P } = pl;
-  const [sh, sw] = g.stride;
-  const [ph, pw] = g.padding;
-  const [dh, dw] = g.dilation;
-  for (let c = 0; c < C; c++)
-    for (let kh = 0; kh < KH; kh++) {
-      const [ohLo, ohHi] = validRange(kh, sh, ph, dh, H, pl.HO);
-      for (let kw = 0; kw < KW; kw++) {
-        const row = ((c * KH + kh) * KW + kw) * P;
-        const [owLo, owHi] = validRange(kw, sw, pw, dw, W, WO);
-        const iwBase = kw * dw - pw;
-        for (let oh = ohLo; oh < ohHi; oh++) {
-          const dst = dxOff + (c * H + oh * sh - ph + kh * dh) * W + iwBase;
-          const s = row + oh * WO;
-          for (let ow = owLo; ow < owHi; ow++) dx[dst + ow * sw] = dx[dst + ow * sw]! + col[s + ow]!;
-        }
-      }
+type Readable = ArrayLike<number>;
+
+/** The input as xp [N, C, HP, WP]: itself when no padding is needed, else a zero-padded f64 copy. */
+function padded(x: Readable, pl: ConvPlan): Readable {
+  const { N, C, H, W, HP, WP, ph, pw } = pl;
+  if (HP === H && WP === W) return x;
+  const xp = new Float64Array(N * C * HP * WP);
+  for (let nc = 0; nc < N * C; nc++)
+    for (let h = 0; h < H; h++) {
+      const s = (nc * H + h) * W;
+      const d = (nc * HP + h + ph) * WP + pw;
+      for (let w = 0; w < W; w++) xp[d + w] = x[s + w]!;
     }
+  return xp;
 }
 
-const view = (data: MatView['data'], off: number, rs: number, cs: number): MatView => ({ data, off, rs, cs });
+/** Panels of 4 rows of the R×K matrix X (element (r, k) at r·rs + k·ks): P[(p·K + k)·4 + q] = X[4p + q, k], zero past R. */
+function packRows(x: Readable, rs: number, ks: number, R: number, K: number): Float64Array {
+  const panels = Math.ceil(R / 4);
+  const P = new Float64Array(panels * K * 4);
+  for (let r = 0; r < R; r++) {
+    const d0 = (r >> 2) * K * 4 + (r & 3);
+    for (let k = 0, s = r * rs, d = d0; k < K; k++, s += ks, d += 4) P[d] = x[s]!;
+  }
+  return P;
+}
+
+/**
+ * Column panels of the implicit column matrix: for columns [j0, j0 + 4·panels),
+ * Bp[(jp·K + k)·4 + q] = xp[colBase[j0 + 4jp + q] + rowOff[k]], zero for columns ≥ J.
+ */
+function packColumns(xp: Readable, pl: ConvPlan, j0: number, J: number, panels: number, Bp: Float64Array): void {
+  const { rowOff, colBase, CKK: K } = pl;
+  for (let jp = 0; jp < panels; jp++) {
+    const j = j0 + jp * 4;
+    let d = jp * K * 4;
+    if (j + 4 <= J) {
+      const b0 = colBase[j]!, b1 = colBase[j + 1]!, b2 = colBase[j + 2]!, b3 = colBase[j + 3]!;
+      for (let k = 0; k < K; k++, d += 4) {
+        const o = rowOff[k]!;
+        Bp[d] = xp[b0 + o]!;
+        Bp[d + 1] = xp[b1 + o]!;
+        Bp[d + 2] = xp[b2 + o]!;
+        Bp[d + 3] = xp[b3 + o]!;
+      }
+    } else
+      for (let k = 0; k < K; k++, d += 4) {
+        const o = rowOff[k]!;
+        for (let q = 0; q < 4; q++) Bp[d + q] = j + q < J ? xp[colBase[j + q]! + o]! : 0;
+      }
+  }
+}
+
+/** Column panels per block: as many as keep a block's packed B panels within half of BLOCK_BYTES. */
+const panelsPerBlock = (K: number, total: number): number => Math.max(1, Math.min(total, Math.floor(BLOCK_BYTES / 2 / (K * 32))));
 
 export const conv2d: CpuKernel<Prim.Conv2d> = ([x, w], g, out) => {
-  const pl = plan(x!.shape, w!.shape, out.shape, g);
-  const { N, C, H, W, O, CKK, P } = pl;
   const r = allocHost(out.dtype, sizeOfShape(out.shape)) as FloatArray;
-  const col = pl.direct ? null : new Float64Array(CKK * P);
-  const wv = view(w!.storage, 0, CKK, 1);
-  for (let n = 0; n < N; n++) {
-    let b: MatView;
-    if (col) {
-      im2col(x!.storage, n * C * H * W, pl, g, col);
-      b = view(col, 0, P, 1);
-    } else b = view(x!.storage, n * C * H * W, P, 1);
-    gemm(O, P, CKK, wv, b, r, n * O * P, P);
-  }
+  convForward(x!.storage, x!.shape, w!.storage, w!.shape, g, out.shape, r);
   return r;
 };
+
+/** y [O, (n, p)] = W [O, CKK] · col [CKK, (n, p)], in blocks of columns across the batch, written into r (NCHW). */
+function convForward(x: Readable, xShape: Shape, w: Readable, wShape: Shape, g: Conv2dGeometry, yShape: Shape, r: FloatArray): void {
+  const pl = plan(xShape, wShape, yShape, g);
+  const { N, O, CKK: K, P } = pl;
+  const J = N * P;
+  if (J === 0 || O === 0) return;
+  if (K === 0) {
+    r.fill(0);
+    return;
+  }
+  const xp = padded(x, pl);
+  const Ap = packRows(w, K, 1, O, K);
+  const mPanels = Math.ceil(O / 4);
+  const nPanels = Math.ceil(J / 4);
+  const block = panelsPerBlock(K, nPanels);
+  const Bp = new Float64Array(block * K * 4);
+  const Np = block * 4;
+  const C = new Float64Array(mPanels * 4 * Np);
+  const OP = O * P;
+  for (let jp0 = 0; jp0 < nPanels; jp0 += block) {
+    const panels = Math.min(block, nPanels - jp0);
+    const j0 = jp0 * 4;
+    packColumns(xp, pl, j0, J, panels, Bp);
+    gemmTiles(Ap, Bp, C, K, Np, 0, mPanels, 0, panels);
+    // Scatter C [O, cols] into y [n, o, p].
+    const cols = Math.min(panels * 4, J - j0);
+    const n0 = Math.floor(j0 / P);
+    const p0 = j0 - n0 * P;
+    for (let o = 0; o < O; o++) {
+      let d = n0 * OP + o * P + p0;
+      let p = p0;
+      const c = o * Np;
+      for (let jl = 0; jl < cols; jl++) {
+        r[d] = C[c + jl]!;
+        d++;
+        if (++p === P) {
+          p = 0;
+          d += OP - P;
+        }
+      }
+    }
+  }
+}
 
 export const conv2dInputGrad: CpuKernel<Prim.Conv2dInputGrad> = ([dy, w], g, out) => {
-  const pl = plan(g.inputShape, w!.shape, dy!.shape, g);
-  const { N, C, H, W, O, CKK, P } = pl;
+  // dcol [CKK, (n, p)] = Wᵀ [CKK, O] · dy [O, (n, p)] in blocks of columns, each added into dxp
+  // at its taps (col2im), then the padding cropped off.
   const size = sizeOfShape(out.shape);
-  const wT = view(w!.storage, 0, 1, CKK); // (ckk, o) of Wᵀ
-  if (pl.direct) {
-    // dx_n = Wᵀ · dy_n straight into the output.
-    const r = allocHost(out.dtype, size) as FloatArray;
-    for (let n = 0; n < N; n++) gemm(CKK, P, O, wT, view(dy!.storage, n * O * P, P, 1), r, n * C * H * W, P);
+  const r = allocHost(out.dtype, size) as FloatArray;
+  const [O0, C0, KH0, KW0] = w!.shape as Dims4;
+  const [dh, dw] = g.dilation;
+  const fph = (KH0 - 1) * dh - g.padding[0];
+  const fpw = (KW0 - 1) * dw - g.padding[1];
+  if (g.stride[0] === 1 && g.stride[1] === 1 && fph >= 0 && fpw >= 0) {
+    // Unit stride: dx is the convolution of dy (padded by (K−1)·d − p) with the flipped,
+    // transposed filter Wf[c, o, kh, kw] = W[o, c, KH−1−kh, KW−1−kw]: one GEMM with a long
+    // reduction (O·KH·KW), written straight into dx, no col2im.
+    const ws = w!.storage;
+    const wf = new Float64Array(ws.length);
+    for (let o = 0; o < O0; o++)
+      for (let c = 0; c < C0; c++)
+        for (let kh = 0; kh < KH0; kh++)
+          for (let kw = 0; kw < KW0; kw++)
+            wf[((c * O0 + o) * KH0 + KH0 - 1 - kh) * KW0 + KW0 - 1 - kw] = ws[((o * C0 + c) * KH0 + kh) * KW0 + kw]!;
+    const fg: Conv2dGeometry = { stride: [1, 1], padding: [fph, fpw], dilation: [dh, dw] };
+    convForward(dy!.storage, dy!.shape, wf, [C0, O0, KH0, KW0], fg, out.shape, r);
     return r;
   }
-  const dx = new Float64Array(size);
-  const dcol = new Float64Array(CKK * P);
-  for (let n = 0; n < N; n++) {
-    gemm(CKK, P, O, wT, view(dy!.storage, n * O * P, P, 1), dcol, 0, P);
-    col2im(dcol, pl, g, dx, n * C * H * W);
+  const pl = plan(g.inputShape, w!.shape, dy!.shape, g);
+  const { N, C: Ch, H, W, O, CKK: K, P, HP, WP, ph, pw, rowOff, colBase } = pl;
+  const J = N * P;
+  const dxp = new Float64Array(N * Ch * HP * WP);
+  if (J > 0 && K > 0 && O > 0) {
+    const Ap = packRows(w!.storage, 1, K, K, O); // (ckk, o) of Wᵀ
+    const mPanels = Math.ceil(K / 4);
+    const nPanels = Math.ceil(J / 4);
+    const block = Math.max(1, Math.min(nPanels, Math.floor(BLOCK_BYTES / 2 / (Math.max(O, mPanels) * 32))));
+    const Np = block * 4;
+    const Bp = new Float64Array(block * O * 4);
+    const Cb = new Float64Array(mPanels * 4 * Np);
+    const d = dy!.storage;
+    const OP = O * P;
+    for (let jp0 = 0; jp0 < nPanels; jp0 += block) {
+      const panels = Math.min(block, nPanels - jp0);
+      const j0 = jp0 * 4;
+      const cols = Math.min(panels * 4, J - j0);
+      // Bp[(jp·O + o)·4 + q] = dy[n, o, p] for column j0 + 4jp + q.
+      if (cols < panels * 4) Bp.fill(0);
+      for (let jl = 0; jl < cols; jl++) {
+        const j = j0 + jl;
+        const n = Math.floor(j / P);
+        let s = n * OP + (j - n * P);
+        let t = (jl >> 2) * O * 4 + (jl & 3);
+        for (let o = 0; o < O; o++, s += P, t += 4) Bp[t] = d[s]!;
+      }
+      gemmTiles(Ap, Bp, Cb, O, Np, 0, mPanels, 0, panels);
+      // col2im: dxp[colBase[j] + rowOff[k]] += Cb[k, j - j0].
+      for (let k = 0; k < K; k++) {
+        const ro = rowOff[k]!;
+        const c = k * Np;
+        for (let jl = 0; jl < cols; jl++) {
+          const at = colBase[j0 + jl]! + ro;
+          dxp[at] = dxp[at]! + Cb[c + jl]!;
+        }
+      }
+    }
   }
-  const r = allocHost(out.dtype, size);
-  r.set(dx);
+  if (HP === H && WP === W) r.set(dxp);
+  else
+    for (let nc = 0; nc < N * Ch; nc++)
+      for (let h = 0; h < H; h++) {
+        const s = (nc * HP + h + ph) * WP + pw;
+        const t = (nc * H + h) * W;
+        for (let x = 0; x < W; x++) r[t + x] = dxp[s + x]!;
+      }
   return r;
 };
 
+/**
+ * gemmTiles (gemm.ts) over all tiles, but adding onto C: each sum continues from C's value, so
+ * a reduction split into blocks is still summed strictly in order (as the oracle does).
+ */
+function gemmTilesAcc(Ap: Float64Array, Bp: Float64Array, C: Float64Array, K: number, Np: number, mPanels: number, nPanels: number): void {
+  const K4 = K * 4;
+  for (let ip = 0; ip < mPanels; ip++) {
+    const aBase = ip * K4;
+    for (let jp = 0; jp < nPanels; jp++) {
+      const o0 = ip * 4 * Np + jp * 4, o1 = o0 + Np, o2 = o1 + Np, o3 = o2 + Np;
+      let c00 = C[o0]!, c01 = C[o0 + 1]!, c02 = C[o0 + 2]!, c03 = C[o0 + 3]!;
+      let c10 = C[o1]!, c11 = C[o1 + 1]!, c12 = C[o1 + 2]!, c13 = C[o1 + 3]!;
+      let c20 = C[o2]!, c21 = C[o2 + 1]!, c22 = C[o2 + 2]!, c23 = C[o2 + 3]!;
+      let c30 = C[o3]!, c31 = C[o3 + 1]!, c32 = C[o3 + 2]!, c33 = C[o3 + 3]!;
+      let pa = aBase;
+      let pb = jp * K4;
+      for (let k = 0; k < K; k++) {
+        const a0 = Ap[pa]!, a1 = Ap[(pa + 1) | 0]!, a2 = Ap[(pa + 2) | 0]!, a3 = Ap[(pa + 3) | 0]!;
+        const b0 = Bp[pb]!, b1 = Bp[(pb + 1) | 0]!, b2 = Bp[(pb + 2) | 0]!, b3 = Bp[(pb + 3) | 0]!;
+        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+        pa = (pa + 4) | 0;
+        pb = (pb + 4) | 0;
+      }
+      C[o0] = c00; C[o0 + 1] = c01; C[o0 + 2] = c02; C[o0 + 3] = c03;
+      C[o1] = c10; C[o1 + 1] = c11; C[o1 + 2] = c12; C[o1 + 3] = c13;
+      C[o2] = c20; C[o2 + 1] = c21; C[o2 + 2] = c22; C[o2 + 3] = c23;
+      C[o3] = c30; C[o3 + 1] = c31; C[o3 + 2] = c32; C[o3 + 3] = c33;
+    }
+  }
+}
+
 export const conv2dFilterGrad: CpuKernel<Prim.Conv2dFilterGrad> = ([x, dy], g, out) => {
+  // dW [O, CKK] = Σ over blocks of (n, p) of dy [O, (n, p)] · colᵀ [(n, p), CKK].
   const pl = plan(x!.shape, g.filterShape, dy!.shape, g);
-  const { N, C, H, W, O, CKK, P } = pl;
+  const { N, O, CKK, P, rowOff, colBase } = pl;
   const dw = new Float64Array(O * CKK);
-  const col = pl.direct ? null : new Float64Array(CKK * P);
-  for (let n = 0; n < N; n++) {
-    let colT: MatView; // (p, ckk) of col_nᵀ
-    if (col) {
-      im2col(x!.storage, n * C * H * W, pl, g, col);
-      colT = view(col, 0, 1, P);
-    } else colT = view(x!.storage, n * C * H * W, 1, P);
-    gemm(O, CKK, P, view(dy!.storage, n * O * P, P, 1), colT, dw, 0, CKK, true);
+  const J = N * P;
+  if (J > 0 && O > 0 && CKK > 0) {
+    const xp = padded(x!.storage, pl);
+    const d = dy!.storage;
+    const mPanels = Math.ceil(O / 4);
+    const nPanels = Math.ceil(CKK / 4);
+    // Reduction length per block: A and B panels of one block within 4·BLOCK_BYTES (measured best), at least 64.
+    const kb = Math.max(64, Math.min(J, Math.floor((4 * BLOCK_BYTES) / ((mPanels + nPanels) * 32))));
+    const Ap = new Float64Array(mPanels * kb * 4);
+    const Bp = new Float64Array(nPanels * kb * 4);
+    const Np = nPanels * 4;
+    const Cb = new Float64Array(mPanels * 4 * Np);
+    const OP = O * P;
+    for (let j0 = 0; j0 < J; j0 += kb) {
+      const K = Math.min(kb, J - j0);
+      // Ap[(ip·K + kk)·4 + ii] = dy[n, 4ip + ii, p]; Bp[(jp·K + kk)·4 + q] = xp[colBase[j] + rowOff[4jp + q]].
+      if (O & 3) Ap.fill(0);
+      if (CKK & 3) Bp.fill(0);
+      for (let kk = 0; kk < K; kk++) {
+        const j = j0 + kk;
+        const n = Math.floor(j / P);
+        const s = n * OP + (j - n * P);
+        for (let o = 0; o < O; o++) Ap[((o >> 2) * K + kk) * 4 + (o & 3)] = d[s + o * P]!;
+        const b = colBase[j]!;
+        let t = kk * 4;
+        const step = K * 4;
+        let q = 0;
+        for (; q + 4 <= CKK; q += 4, t += step) {
+          Bp[t] = xp[b + rowOff[q]!]!;
+          Bp[t + 1] = xp[b + rowOff[q + 1]!]!;
+          Bp[t + 2] = xp[b + rowOff[q + 2]!]!;
+          Bp[t + 3] = xp[b + rowOff[q + 3]!]!;
+        }
+        for (let e = 0; q < CKK; q++, e++) Bp[t + e] = xp[b + rowOff[q]!]!;
+      }
+      gemmTilesAcc(Ap, Bp, Cb, K, Np, mPanels, nPanels);
+    }
+    for (let o = 0; o < O; o++) dw.set(Cb.subarray(o * Np, o * Np + CKK), o * CKK);
   }
   const r = allocHost(out.dtype, dw.length);
   r.set(dw);
