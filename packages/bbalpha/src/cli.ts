@@ -235,7 +235,7 @@ async function uci(args: Args): Promise<void> {
   }
   const table = [`| data set | α | test RMSE | test LL |`, `|---|---:|---:|---:|`];
   for (const [name, byAlpha] of Object.entries(results))
-    for (const [alpha, r] of Object.entries(byAlpha)) {
+    for (const [alpha, r] of Object.entries(byAlpha).sort((a, b) => Number(a[0]) - Number(b[0]))) {
       const a = meanStdErr(r.rmse), b = meanStdErr(r.logLikelihood);
       table.push(`| ${name} | ${alpha} | ${a.mean.toFixed(3)} ± ${a.stdErr.toFixed(3)} | ${b.mean.toFixed(3)} ± ${b.stdErr.toFixed(3)} |`);
     }

@@ -27,15 +27,15 @@ export interface DemoOptions {
 
 export const DEMO_DEFAULTS: DemoOptions = {
   alphas: [0, 0.5, 1],
-  epochs: 6,
+  epochs: 5,
   samples: 10,
   testSamples: 10,
   dropout: 0.2,
-  batchSize: 32,
+  batchSize: 64,
   seed: 1,
   noiseStd: 0.5,
   fgsmEta: 0.1,
-  lr: 1e-3,
+  lr: 2e-3,
 };
 
 export interface DemoRow {
