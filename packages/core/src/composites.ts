@@ -3,6 +3,7 @@
 
 import { DTypeError, ShapeError } from './errors.js';
 import * as op from './ops.js';
+import { tidy } from './memory.js';
 import { logsumexp as fusedLogsumexp } from './fused.js';
 import { fmtShape } from './shape.js';
 import type { Tensor } from './tensor.js';
@@ -12,6 +13,9 @@ import type { Tensor } from './tensor.js';
  * maximum. The fused primitive (fused.ts `logsumexp`) must equal it.
  */
 export function logsumexpComposite(x: Tensor, axis = -1, keepDims = false): Tensor {
+  return tidy(() => lseComposite(x, axis, keepDims));
+}
+function lseComposite(x: Tensor, axis: number, keepDims: boolean): Tensor {
   const m = op.max(x, axis, true);
   // The max is a constant shift: its gradient contributions cancel, but stopping it keeps
   // the tape small and the tie-splitting of max out of the picture.
@@ -27,11 +31,11 @@ function normalize(axis: number, rank: number): number {
 
 /** x − logsumexp(x): never log(softmax(x)), which underflows to −∞. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  return op.sub(x, fusedLogsumexp(x, axis, true));
+  return tidy(() => op.sub(x, fusedLogsumexp(x, axis, true)));
 }
 
 export function softmax(x: Tensor, axis = -1): Tensor {
-  return op.exp(logSoftmax(x, axis));
+  return tidy(() => op.exp(logSoftmax(x, axis)));
 }
 
 /** A copy that the tape treats as a constant. */
@@ -49,25 +53,29 @@ function noGradCopy(x: Tensor): Tensor {
  */
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const C = logits.shape[logits.rank - 1]!;
-  const lp = logSoftmax(logits, -1);
-  let target: Tensor;
-  if (labels.dtype === 'i32') {
-    if (labels.rank !== logits.rank - 1 || labels.shape.some((d, i) => d !== logits.shape[i]))
-      throw new ShapeError('crossEntropy', `labels of shape ${fmtShape(logits.shape.slice(0, -1))}`, fmtShape(labels.shape));
-    target = op.oneHot(labels, C, logits.dtype);
-  } else {
-    if (labels.dtype !== logits.dtype) throw new DTypeError('crossEntropy', `i32 labels or ${logits.dtype} probabilities`, labels.dtype);
-    if (labels.rank !== logits.rank || labels.shape.some((d, i) => d !== logits.shape[i]))
-      throw new ShapeError('crossEntropy', `probabilities of shape ${fmtShape(logits.shape)}`, fmtShape(labels.shape));
-    target = labels;
-  }
-  return op.neg(op.mean(op.sum(op.mul(target, lp), -1)));
+  return tidy(() => {
+    const lp = logSoftmax(logits, -1);
+    let target: Tensor;
+    if (labels.dtype === 'i32') {
+      if (labels.rank !== logits.rank - 1 || labels.shape.some((d, i) => d !== logits.shape[i]))
+        throw new ShapeError('crossEntropy', `labels of shape ${fmtShape(logits.shape.slice(0, -1))}`, fmtShape(labels.shape));
+      target = op.oneHot(labels, C, logits.dtype);
+    } else {
+      if (labels.dtype !== logits.dtype) throw new DTypeError('crossEntropy', `i32 labels or ${logits.dtype} probabilities`, labels.dtype);
+      if (labels.rank !== logits.rank || labels.shape.some((d, i) => d !== logits.shape[i]))
+        throw new ShapeError('crossEntropy', `probabilities of shape ${fmtShape(logits.shape)}`, fmtShape(labels.shape));
+      target = labels;
+    }
+    return op.neg(op.mean(op.sum(op.mul(target, lp), -1)));
+  });
 }
 
 /** Mean squared error over all elements. */
 export function mse(prediction: Tensor, target: Tensor): Tensor {
   if (prediction.rank !== target.rank || prediction.shape.some((d, i) => d !== target.shape[i]))
     throw new ShapeError('mse', `target of the prediction's shape ${fmtShape(prediction.shape)}`, fmtShape(target.shape));
-  const d = op.sub(prediction, target);
-  return op.mean(op.mul(d, d));
+  return tidy(() => {
+    const d = op.sub(prediction, target);
+    return op.mean(op.mul(d, d));
+  });
 }

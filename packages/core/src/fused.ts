@@ -9,6 +9,7 @@ import { OPTIMIZER_SLOTS, Prim, type Activation, type DropoutParams, type Optimi
 import { normalizeAxis } from './shape.js';
 import type { Tensor } from './tensor.js';
 import { slice, reshape } from './ops.js';
+import { tidy } from './memory.js';
 
 export interface LinearOptions {
   transA?: boolean;
@@ -60,9 +61,11 @@ export function optimizerUpdate(
   const k = OPTIMIZER_SLOTS[full.rule];
   if (k === undefined) throw new ValueError('optimizerUpdate', 'rule sgd/momentum/nesterov/adam', String(full.rule));
   if (slots.length !== k) throw new ShapeError('optimizerUpdate', `${k} state slots for ${full.rule}`, `${slots.length}`);
-  const packed = apply(Prim.OptimizerUpdate, [param, grad, ...slots], full);
-  const rest = param.shape.map(() => 0);
-  return Array.from({ length: 1 + k }, (_, j) => reshape(slice(packed, [j, ...rest], [1, ...param.shape]), [...param.shape]));
+  return tidy(() => {
+    const packed = apply(Prim.OptimizerUpdate, [param, grad, ...slots], full);
+    const rest = param.shape.map(() => 0);
+    return Array.from({ length: 1 + k }, (_, j) => reshape(slice(packed, [j, ...rest], [1, ...param.shape]), [...param.shape]));
+  });
 }
 
 

@@ -8,6 +8,7 @@ import { ShapeError, ValueError, DTypeError } from './errors.js';
 import { Prim, type CompareOp } from './prims.js';
 import { assertValidShape, fmtShape, normalizeAxes, normalizeAxis, sizeOf, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
+import { tidy } from './memory.js';
 import type { Backend } from './backend.js';
 
 export type TensorLike = Tensor | number;
@@ -171,7 +172,7 @@ export function max(x: Tensor, axes?: number | readonly number[], keepDims = fal
   return apply(Prim.Max, [x], { axes: normalizeAxes('max', axes, x.rank), keepDims });
 }
 export function min(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  return neg(max(neg(x), axes, keepDims));
+  return tidy(() => neg(max(neg(x), axes, keepDims)));
 }
 export function argmax(x: Tensor, axis = -1, keepDims = false): Tensor {
   return apply(Prim.Argmax, [x], { axis: normalizeAxis('argmax', axis, x.rank), keepDims });
@@ -180,7 +181,7 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDims = fa
   const ax = normalizeAxes('mean', axes, x.rank);
   const count = ax.reduce((n, a) => n * x.shape[a]!, 1);
   if (!isFloat(x.dtype)) throw new DTypeError('mean', 'a float tensor', x.dtype);
-  return div(sum(x, ax, keepDims), count);
+  return tidy(() => div(sum(x, ax, keepDims), count));
 }
 
 // ---------------------------------------------------------------- linear algebra
@@ -272,9 +273,11 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('stack', 'at least one tensor', 'none');
   const ax = normalizeAxis('stack', axis, xs[0]!.rank + 1);
-  return concat(
-    xs.map((x) => reshape(x, [...x.shape.slice(0, ax), 1, ...x.shape.slice(ax)])),
-    ax,
+  return tidy(() =>
+    concat(
+      xs.map((x) => reshape(x, [...x.shape.slice(0, ax), 1, ...x.shape.slice(ax)])),
+      ax,
+    ),
   );
 }
 /** x taken at integer `indices` (i32) along `axis`. */

@@ -6,6 +6,7 @@ import { apply } from '../engine.js';
 import { ValueError, DTypeError } from '../errors.js';
 import type { DType } from '../dtype.js';
 import * as op from '../ops.js';
+import { tidy } from '../memory.js';
 import { Prim } from '../prims.js';
 import { sizeOf, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -39,7 +40,7 @@ export function randomUniform(shape: Shape, key: RandomKey, lo = 0, hi = 1, dtyp
     kind: 'uniform',
     dtype,
   });
-  return lo === 0 && hi === 1 ? u : op.add(op.mul(u, hi - lo), lo);
+  return lo === 0 && hi === 1 ? u : tidy(() => op.add(op.mul(u, hi - lo), lo));
 }
 
 /**
@@ -48,6 +49,10 @@ export function randomUniform(shape: Shape, key: RandomKey, lo = 0, hi = 1, dtyp
  */
 export function randomNormal(shape: Shape, key: RandomKey, mean = 0, std = 1, dtype: DType = 'f32'): Tensor {
   if (dtype !== 'f32' && dtype !== 'f64') throw new DTypeError('randomNormal', 'f32 or f64', dtype);
+  return tidy(() => normalFrom(shape, key, mean, std, dtype));
+}
+
+function normalFrom(shape: Shape, key: RandomKey, mean: number, std: number, dtype: DType): Tensor {
   const n = sizeOf(shape);
   const u = randomUniform([2, n], key, 0, 1, dtype);
   const u1 = op.sub(1, op.reshape(op.slice(u, [0, 0], [1, n]), [...shape])); // (0, 1]: log is finite
@@ -59,6 +64,10 @@ export function randomNormal(shape: Shape, key: RandomKey, mean = 0, std = 1, dt
 /** Bernoulli(p) as bool: word < round(p · 2^32) (p = 1 keeps everything). */
 export function bernoulli(shape: Shape, p: number, key: RandomKey): Tensor {
   check('bernoulli', p, 0, 1, 'p');
+  return tidy(() => bernoulliFrom(shape, p, key));
+}
+
+function bernoulliFrom(shape: Shape, p: number, key: RandomKey): Tensor {
   const bits = randomBits(shape, key);
   const like = { dtype: 'u32' as const, backend: bits.backend };
   if (p === 1) return op.lessEqual(bits, op.full([], 0xffffffff, like));
