@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   philox4x32, threefry2x32, randomBits, randomUniform, randomNormal, bernoulli, bitsToUniform, mulhi32, keepThreshold,
-  ValueError, cpuBackend, setBackend,
+  ValueError, cpuBackend, setBackend, memory,
 } from '@alphadrop/core';
 
 setBackend(cpuBackend('reference'));
@@ -97,6 +97,13 @@ describe('random tensors', () => {
     expect(Array.from(await bernoulli([64], 0, key).data()).every((v) => v === 0)).toBe(true);
     expect(() => bernoulli([4], 1.5, key)).toThrow(ValueError);
     expect(() => bernoulli([4], NaN, key)).toThrow(ValueError);
+  });
+  it('leave no intermediates behind outside tidy: one live tensor per call', () => {
+    const before = memory().tensors;
+    const ts = [randomUniform([3], { seed: 1 }, -2, 5), randomNormal([3], { seed: 2 }, 1, 2), bernoulli([3], 0.5, { seed: 3 })];
+    expect(memory().tensors - before).toBe(3);
+    ts.forEach((t) => t.dispose());
+    expect(memory().tensors).toBe(before);
   });
   it('rejects bad seeds', () => {
     expect(() => randomBits([2], { seed: -1 })).toThrow(ValueError);

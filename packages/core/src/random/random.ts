@@ -32,15 +32,9 @@ export function randomBits(shape: Shape, key: RandomKey): Tensor {
 
 /** Uniform in [lo, hi): the word's top 24 bits times 2^-24, then scaled. */
 export function randomUniform(shape: Shape, key: RandomKey, lo = 0, hi = 1, dtype: DType = 'f32'): Tensor {
-  const u = apply(Prim.RandomBits, [], {
-    shape: [...shape],
-    seed: key.seed,
-    stream: key.stream ?? 0,
-    offset: key.offset ?? 0,
-    kind: 'uniform',
-    dtype,
-  });
-  return lo === 0 && hi === 1 ? u : tidy(() => op.add(op.mul(u, hi - lo), lo));
+  const unit = () =>
+    apply(Prim.RandomBits, [], { shape: [...shape], seed: key.seed, stream: key.stream ?? 0, offset: key.offset ?? 0, kind: 'uniform', dtype });
+  return lo === 0 && hi === 1 ? unit() : tidy(() => op.add(op.mul(unit(), hi - lo), lo));
 }
 
 /**

@@ -82,6 +82,7 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
     const order = epochPermutation(n, seed, epoch);
     const pending: Promise<number>[] = [];
     const t0 = performance.now();
+    let lastYield = t0;
     for (let b = 0; b < stepsPerEpoch; b++) {
       const idx = order.subarray(b * o.batchSize, Math.min(n, (b + 1) * o.batchSize));
       const ctx: ForwardContext = { seed, step: o.optimizer.step, purpose: 'train' };
@@ -105,6 +106,11 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
       }
       for (const c of o.callbacks ?? []) c.onStepEnd?.(o.optimizer.step);
       logger.step(epoch, b + 1);
+      // a CPU step computes synchronously: give timers, I/O and a page's UI a turn
+      if (performance.now() - lastYield > 200) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastYield = performance.now();
+      }
     }
     const losses = await Promise.all(pending);
     const logs: EpochLogs = { epoch: epoch + 1, loss: losses.reduce((a, v) => a + v, 0) / Math.max(1, losses.length), seconds: (performance.now() - t0) / 1000 };
