@@ -14,4 +14,4 @@ export { reducePlan } from './kernels/reduce.js';
 export * as movementKernels from './kernels/movement.js';
 export * as indexKernels from './kernels/gather.js';
 export { acquireBrowserDevice, requestDeviceFrom, OPTIONAL_FEATURES, type AcquiredDevice } from './device/browser.js';
-export { init, type InitOptions, type Initialized, type BackendKind } from './init.js';
+export { init, isSoftwareAdapter, type InitOptions, type Initialized, type BackendKind } from './init.js';

@@ -59,6 +59,12 @@ function describe(info: GPUAdapterInfo): string {
   return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
 }
 
+/** A CPU-emulated adapter (Mesa lavapipe, SwiftShader): correct, but slower than the CPU backend. */
+export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+  return (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(text);
+}
+
 export async function init(opts: InitOptions = {}): Promise<Initialized> {
   const kind = opts.backend ?? 'auto';
   if (kind !== 'webgpu' && kind !== 'cpu' && kind !== 'auto') throw new DeviceError('init', "backend 'webgpu', 'cpu' or 'auto'", String(kind));
@@ -66,8 +72,15 @@ export async function init(opts: InitOptions = {}): Promise<Initialized> {
   if (kind !== 'cpu') {
     try {
       const g = await webgpu(opts);
-      setBackend(g.backend);
-      return g;
+      const info = (g.backend as WebGpuBackend).adapterInfo;
+      // 'auto' wants speed: a software adapter is for correctness tests, not for training
+      if (kind === 'auto' && info && isSoftwareAdapter(info)) {
+        await g.shutdown();
+        reason = `the only WebGPU adapter is a software one (${describe(info)}); ask for it with backend 'webgpu'`;
+      } else {
+        setBackend(g.backend);
+        return g;
+      }
     } catch (e) {
       if (kind === 'webgpu') throw e;
       reason = `no WebGPU: ${e instanceof Error ? e.message : String(e)}`;
