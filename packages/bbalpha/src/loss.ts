@@ -37,17 +37,8 @@ export function bbAlphaPerPoint(ll: Tensor, alpha: number): Tensor {
 
 /** Class log-likelihoods ll[n, k] = log_softmax(logits[n, k])[y_n] from logits [M, K, C] and labels [M] (i32). */
 export function classLogLikelihood(logits: Tensor, labels: Tensor): Tensor {
-  if (logits.rank !== 3) throw new ShapeError('bbAlphaLoss', 'MC logits of shape [M, K, C]', fmtShape(logits.shape));
-  if (labels.dtype !== 'i32') throw new DTypeError('bbAlphaLoss', 'i32 labels', labels.dtype);
+  checkLabels(logits, labels);
   const [M, , C] = logits.shape as [number, number, number];
-  if (labels.rank !== 1 || labels.shape[0] !== M) throw new ShapeError('bbAlphaLoss', `labels of shape [${M}]`, fmtShape(labels.shape));
-  // Out-of-range labels would select an all-zero one-hot row and a silent ll of 0. Checked
-  // where the labels are host-visible (CPU); on a GPU, validate labels when loading data.
-  if (labels.backend.readSync) {
-    const v = labels.dataSync();
-    const bad = v.findIndex((c) => c < 0 || c >= C);
-    if (bad >= 0) throw new ValueError('bbAlphaLoss', `labels in [0, ${C})`, String(v[bad]), `at position ${bad}`);
-  }
   const lp = logSoftmax(logits, -1);
   // select the label's column: Σ_c onehot(y)_c · lp[n, k, c], the one-hot broadcast over K
   const target = reshape(oneHot(labels, C, logits.dtype), [M, 1, C]);
@@ -71,6 +62,11 @@ export function bbAlphaLossComposed(logits: Tensor, labels: Tensor, alpha: numbe
   return mean(bbAlphaPerPoint(classLogLikelihood(logits, labels), alpha));
 }
 
+/**
+ * Shapes and dtypes of MC logits [M, K, C] and labels [M]. Out-of-range labels would select
+ * an all-zero one-hot row and a silent ll of 0: checked where labels are host-visible (CPU);
+ * on a GPU, labels are validated when the data are loaded.
+ */
 function checkLabels(logits: Tensor, labels: Tensor): void {
   if (logits.rank !== 3) throw new ShapeError('bbAlphaLoss', 'MC logits of shape [M, K, C]', fmtShape(logits.shape));
   if (labels.dtype !== 'i32') throw new DTypeError('bbAlphaLoss', 'i32 labels', labels.dtype);
