@@ -13,5 +13,5 @@ export { unaryWgsl, binaryWgsl, mapProgram } from './kernels/elementwise.js';
 export { reducePlan } from './kernels/reduce.js';
 export * as movementKernels from './kernels/movement.js';
 export * as indexKernels from './kernels/gather.js';
-export { acquireBrowserDevice, requestDeviceFrom, OPTIONAL_FEATURES, type AcquiredDevice } from './device/browser.js';
+export { acquireBrowserDevice, deviceDescriptor, requestDeviceFrom, OPTIONAL_FEATURES, type AcquiredDevice } from './device/browser.js';
 export { init, isSoftwareAdapter, type InitOptions, type Initialized, type BackendKind } from './init.js';

@@ -12,11 +12,16 @@ export interface AcquiredDevice {
 
 export const OPTIONAL_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
 
-/** requestDevice with the adapter's maxima for buffer sizes, workgroup storage and invocations. */
-export async function requestDeviceFrom(adapter: GPUAdapter): Promise<AcquiredDevice> {
-  const features = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+/**
+ * The device request of both the browser and the Node layer: the optional features the
+ * adapter has, and the adapter's maxima for buffer sizes, workgroup storage, invocations
+ * and storage buffers per stage.
+ */
+export function deviceDescriptor(adapter: GPUAdapter, optional: readonly string[] = OPTIONAL_FEATURES): GPUDeviceDescriptor {
+  // Names newer than @webgpu/types's GPUFeatureName (e.g. 'subgroups') are fine at run time.
+  const features = optional.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
   const l = adapter.limits;
-  const device = await adapter.requestDevice({
+  return {
     requiredFeatures: features,
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -25,8 +30,14 @@ export async function requestDeviceFrom(adapter: GPUAdapter): Promise<AcquiredDe
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     },
-  });
-  return { device, adapter, adapterInfo: adapter.info, features };
+  };
+}
+
+/** requestDevice with deviceDescriptor(adapter). */
+export async function requestDeviceFrom(adapter: GPUAdapter): Promise<AcquiredDevice> {
+  const descriptor = deviceDescriptor(adapter);
+  const device = await adapter.requestDevice(descriptor);
+  return { device, adapter, adapterInfo: adapter.info, features: [...(descriptor.requiredFeatures ?? [])] };
 }
 
 export async function acquireBrowserDevice(powerPreference: GPUPowerPreference = 'high-performance'): Promise<AcquiredDevice> {

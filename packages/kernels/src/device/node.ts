@@ -16,6 +16,7 @@
 
 import { DeviceError } from '@alphadrop/core';
 import { dawnTicker, type TickerLease, type TickPolicy } from './dawn-ticker.js';
+import { deviceDescriptor } from './browser.js';
 
 export const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
 
@@ -169,19 +170,10 @@ async function requestAdapter(mod: WebGpuModule, opts: NodeDeviceOptions): Promi
 }
 
 async function requestDevice(adapter: GPUAdapter, optional: readonly string[]): Promise<GPUDevice> {
-  // Names newer than @webgpu/types's GPUFeatureName (e.g. 'subgroups') are fine at run time.
-  const features = optional.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
-  const l = adapter.limits;
+  const descriptor = deviceDescriptor(adapter, optional);
+  const features = [...(descriptor.requiredFeatures ?? [])];
   try {
-    return await adapter.requestDevice({
-      requiredFeatures: features,
-      requiredLimits: {
-        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-        maxBufferSize: l.maxBufferSize,
-        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-      },
-    });
+    return await adapter.requestDevice(descriptor);
   } catch (e) {
     throw new DeviceError(
       'acquireNodeDevice: requestDevice',

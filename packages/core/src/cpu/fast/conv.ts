@@ -241,40 +241,6 @@ export const conv2dInputGrad: CpuKernel<Prim.Conv2dInputGrad> = ([dy, w], g, out
   return r;
 };
 
-/**
- * gemmTiles (gemm.ts) over all tiles, but adding onto C: each sum continues from C's value, so
- * a reduction split into blocks is still summed strictly in order (as the oracle does).
- */
-function gemmTilesAcc(Ap: Float64Array, Bp: Float64Array, C: Float64Array, K: number, Np: number, mPanels: number, nPanels: number): void {
-  const K4 = K * 4;
-  for (let ip = 0; ip < mPanels; ip++) {
-    const aBase = ip * K4;
-    for (let jp = 0; jp < nPanels; jp++) {
-      const o0 = ip * 4 * Np + jp * 4, o1 = o0 + Np, o2 = o1 + Np, o3 = o2 + Np;
-      let c00 = C[o0]!, c01 = C[o0 + 1]!, c02 = C[o0 + 2]!, c03 = C[o0 + 3]!;
-      let c10 = C[o1]!, c11 = C[o1 + 1]!, c12 = C[o1 + 2]!, c13 = C[o1 + 3]!;
-      let c20 = C[o2]!, c21 = C[o2 + 1]!, c22 = C[o2 + 2]!, c23 = C[o2 + 3]!;
-      let c30 = C[o3]!, c31 = C[o3 + 1]!, c32 = C[o3 + 2]!, c33 = C[o3 + 3]!;
-      let pa = aBase;
-      let pb = jp * K4;
-      for (let k = 0; k < K; k++) {
-        const a0 = Ap[pa]!, a1 = Ap[(pa + 1) | 0]!, a2 = Ap[(pa + 2) | 0]!, a3 = Ap[(pa + 3) | 0]!;
-        const b0 = Bp[pb]!, b1 = Bp[(pb + 1) | 0]!, b2 = Bp[(pb + 2) | 0]!, b3 = Bp[(pb + 3) | 0]!;
-        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
-        pa = (pa + 4) | 0;
-        pb = (pb + 4) | 0;
-      }
-      C[o0] = c00; C[o0 + 1] = c01; C[o0 + 2] = c02; C[o0 + 3] = c03;
-      C[o1] = c10; C[o1 + 1] = c11; C[o1 + 2] = c12; C[o1 + 3] = c13;
-      C[o2] = c20; C[o2 + 1] = c21; C[o2 + 2] = c22; C[o2 + 3] = c23;
-      C[o3] = c30; C[o3 + 1] = c31; C[o3 + 2] = c32; C[o3 + 3] = c33;
-    }
-  }
-}
-
 export const conv2dFilterGrad: CpuKernel<Prim.Conv2dFilterGrad> = ([x, dy], g, out) => {
   // dW [O, CKK] = Σ over blocks of (n, p) of dy [O, (n, p)] · colᵀ [(n, p), CKK].
   const pl = plan(x!.shape, g.filterShape, dy!.shape, g);
@@ -315,7 +281,7 @@ export const conv2dFilterGrad: CpuKernel<Prim.Conv2dFilterGrad> = ([x, dy], g, o
         }
         for (let e = 0; q < CKK; q++, e++) Bp[t + e] = xp[b + rowOff[q]!]!;
       }
-      gemmTilesAcc(Ap, Bp, Cb, K, Np, mPanels, nPanels);
+      gemmTiles(Ap, Bp, Cb, K, Np, 0, mPanels, 0, nPanels, true);
     }
     for (let o = 0; o < O; o++) dw.set(Cb.subarray(o * Np, o * Np + CKK), o * CKK);
   }

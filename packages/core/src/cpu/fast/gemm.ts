@@ -26,6 +26,8 @@ type Readable = ArrayLike<number>;
 /**
  * The micro-kernel over a rectangle of tiles: for A panels [ip0, ip1) and B panels
  * [jp0, jp1), C[ip*4+ii, jp*4+jj] = Σ_k Ap[ip][k][ii]·Bp[jp][k][jj], with ldc = Np.
+ * With `accumulate`, each sum continues from C's current value instead of 0, so a reduction
+ * split into blocks is still summed strictly in order (as the oracle does).
  * Self-contained (no outer references): workers.ts ships its source text to worker threads.
  */
 export function gemmTiles(
@@ -38,15 +40,23 @@ export function gemmTiles(
   ip1: number,
   jp0: number,
   jp1: number,
+  accumulate = false,
 ): void {
   const K4 = K * 4;
   for (let ip = ip0; ip < ip1; ip++) {
     const aBase = ip * K4;
     for (let jp = jp0; jp < jp1; jp++) {
+      const o0 = ip * 4 * Np + jp * 4, o1 = o0 + Np, o2 = o1 + Np, o3 = o2 + Np;
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
       let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
       let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      if (accumulate) {
+        c00 = C[o0]!; c01 = C[o0 + 1]!; c02 = C[o0 + 2]!; c03 = C[o0 + 3]!;
+        c10 = C[o1]!; c11 = C[o1 + 1]!; c12 = C[o1 + 2]!; c13 = C[o1 + 3]!;
+        c20 = C[o2]!; c21 = C[o2 + 1]!; c22 = C[o2 + 2]!; c23 = C[o2 + 3]!;
+        c30 = C[o3]!; c31 = C[o3 + 1]!; c32 = C[o3 + 2]!; c33 = C[o3 + 3]!;
+      }
       let pa = aBase;
       let pb = jp * K4;
       // `| 0` keeps the index arithmetic in int32 without overflow checks.
@@ -60,14 +70,10 @@ export function gemmTiles(
         pa = (pa + 4) | 0;
         pb = (pb + 4) | 0;
       }
-      let o = ip * 4 * Np + jp * 4;
-      C[o] = c00; C[o + 1] = c01; C[o + 2] = c02; C[o + 3] = c03;
-      o += Np;
-      C[o] = c10; C[o + 1] = c11; C[o + 2] = c12; C[o + 3] = c13;
-      o += Np;
-      C[o] = c20; C[o + 1] = c21; C[o + 2] = c22; C[o + 3] = c23;
-      o += Np;
-      C[o] = c30; C[o + 1] = c31; C[o + 2] = c32; C[o + 3] = c33;
+      C[o0] = c00; C[o0 + 1] = c01; C[o0 + 2] = c02; C[o0 + 3] = c03;
+      C[o1] = c10; C[o1 + 1] = c11; C[o1 + 2] = c12; C[o1 + 3] = c13;
+      C[o2] = c20; C[o2 + 1] = c21; C[o2 + 2] = c22; C[o2 + 3] = c23;
+      C[o3] = c30; C[o3 + 1] = c31; C[o3 + 2] = c32; C[o3 + 3] = c33;
     }
   }
 }
