@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   philox4x32, threefry2x32, randomBits, randomUniform, randomNormal, bernoulli, bitsToUniform, mulhi32, keepThreshold,
-  ValueError, cpuBackend, setBackend, memory,
+  ValueError, cpuBackend, setBackend, memory, keyFor, rootKey, derive, type Key, type Purpose,
 } from '@alphadrop/core';
 
 setBackend(cpuBackend('reference'));
@@ -41,29 +41,30 @@ describe('Threefry-2x32-20 known answers', () => {
 });
 
 describe('random tensors', () => {
-  it('bits are the documented coordinates: element i = word i%4 of block offset+i/4 at (stream)', async () => {
-    const t = randomBits([10], { seed: 0x100000005, stream: 7, offset: 3 });
+  it('bits are the documented coordinates: element i = word i%4 of block (i/4, c1, c2, c3) under the key', async () => {
+    const key = [5, 1] as const;
+    const t = randomBits([10], { key, counter: [7, 3, 0xffffffff] });
     const bits = await t.data();
     const block = new Uint32Array(4);
     for (let i = 0; i < 10; i++) {
-      philox4x32(3 + Math.floor(i / 4), 0, 7, 0, 5, 1, block);
+      philox4x32(Math.floor(i / 4), 7, 3, 0xffffffff, 5, 1, block);
       expect(bits[i]).toBe(block[i % 4]);
     }
   });
-  it('are pure functions of (seed, stream, offset)', async () => {
-    const a = await randomBits([33], { seed: 42, stream: 1 }).data();
-    const b = await randomBits([33], { seed: 42, stream: 1 }).data();
-    const c = await randomBits([33], { seed: 42, stream: 2 }).data();
-    const d = await randomBits([33], { seed: 43, stream: 1 }).data();
+  it('are pure functions of (key, counter)', async () => {
+    const k = keyFor(42, 'user');
+    const a = await randomBits([33], k).data();
+    const b = await randomBits([33], k).data();
+    const c = await randomBits([33], keyFor(42, 'user', 1)).data();
+    const d = await randomBits([33], keyFor(43, 'user')).data();
+    const e = await randomBits([33], { key: k, counter: [1, 0, 0] }).data();
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     expect(a).not.toEqual(d);
-    // an offset of one block shifts the sequence by four words
-    const e = await randomBits([29], { seed: 42, stream: 1, offset: 1 }).data();
-    expect(Array.from(e)).toEqual(Array.from(a.slice(4)));
+    expect(a).not.toEqual(e);
   });
   it('uniform floats are the exact top-24-bit rule and lie in [0, 1)', async () => {
-    const key = { seed: 9, stream: 3 };
+    const key = keyFor(9, 'user', 3);
     const bits = await randomBits([4096], key).data();
     const u = await randomUniform([4096], key).data();
     let mean = 0;
@@ -76,7 +77,7 @@ describe('random tensors', () => {
     expect(Math.abs(mean - 0.5)).toBeLessThan(0.02);
   });
   it('normals have mean 0 and variance 1', async () => {
-    const z = await randomNormal([20000], { seed: 5 }).data();
+    const z = await randomNormal([20000], keyFor(5, 'user')).data();
     let m = 0, v = 0;
     for (const x of z) m += x / z.length;
     for (const x of z) v += (x - m) ** 2 / z.length;
@@ -84,7 +85,7 @@ describe('random tensors', () => {
     expect(Math.abs(v - 1)).toBeLessThan(0.04);
   });
   it('bernoulli keeps a fraction p, by an integer threshold on the bits', async () => {
-    const key = { seed: 11, stream: 0 };
+    const key = keyFor(11, 'user');
     const m = await bernoulli([10000], 0.3, key).data();
     const bits = await randomBits([10000], key).data();
     let kept = 0;
@@ -100,13 +101,21 @@ describe('random tensors', () => {
   });
   it('leave no intermediates behind outside tidy: one live tensor per call', () => {
     const before = memory().tensors;
-    const ts = [randomUniform([3], { seed: 1 }, -2, 5), randomNormal([3], { seed: 2 }, 1, 2), bernoulli([3], 0.5, { seed: 3 })];
+    const ts = [randomUniform([3], keyFor(1, 'user'), -2, 5), randomNormal([3], keyFor(2, 'user'), 1, 2), bernoulli([3], 0.5, keyFor(3, 'user'))];
     expect(memory().tensors - before).toBe(3);
     ts.forEach((t) => t.dispose());
     expect(memory().tensors).toBe(before);
   });
-  it('rejects bad seeds', () => {
-    expect(() => randomBits([2], { seed: -1 })).toThrow(ValueError);
-    expect(() => randomBits([2], { seed: 1.5 })).toThrow(ValueError);
+  it('rejects bad seeds, keys and counters', () => {
+    expect(() => rootKey(-1)).toThrow(ValueError);
+    expect(() => rootKey(1.5)).toThrow(ValueError);
+    expect(() => rootKey(2 ** 53)).toThrow(ValueError);
+    expect(() => randomBits([2], [1, 2 ** 32] as unknown as Key)).toThrow(ValueError);
+    expect(() => randomBits([2], [1] as unknown as Key)).toThrow(ValueError);
+    expect(() => randomBits([2], { key: [1, 2], counter: [0, -1, 0] })).toThrow(ValueError);
+    expect(() => randomBits([2], { key: [1, 2], counter: [0, 0.5, 0] })).toThrow(ValueError);
+    expect(() => derive([1, 2], 'nonsense' as Purpose)).toThrow(ValueError);
+    expect(() => derive([1, 2], 'init', -3)).toThrow(ValueError);
+    expect(() => derive([1, 2], 'init', 2 ** 53)).toThrow(ValueError);
   });
 });

@@ -26,3 +26,19 @@ export class DataError extends AlphadropError {}
 export class DeviceError extends AlphadropError {}
 /** Use of a tensor after dispose(), or gradients through a non-differentiable op. */
 export class StateError extends AlphadropError {}
+/**
+ * A NaN or an infinity where only finite values make sense: a diverged training step, a
+ * non-finite parameter in a checkpoint. `step` and `tensor` say where it was first seen.
+ */
+export class NonFiniteError extends AlphadropError {
+  constructor(
+    where: string,
+    expected: string,
+    received: string,
+    readonly tensor: string,
+    readonly step?: number,
+    detail?: string,
+  ) {
+    super(where, expected, received, detail);
+  }
+}

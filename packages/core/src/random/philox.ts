@@ -2,14 +2,12 @@
 // SC 2011), the counter-based generator of the engine. Known-answer vectors from Random123
 // are checked in the tests. The WGSL twin in @alphadrop/kernels must match bit for bit.
 //
-// Coordinates. A random tensor is a pure function of (seed, stream, offset):
-//   key     = (k0, k1) = (seed mod 2^32, floor(seed / 2^32))     seed: 0 .. 2^53-1
-//   counter = (c0, c1, c2, c3) = (lo32(offset + b), hi32(offset + b), stream, 0)
-// where b is the block index. Block b yields four u32 words; element i of a flat random
-// tensor is word (i mod 4) of block floor(i / 4). A caller that needs several independent
-// tensors from one seed either uses different streams or advances the offset by
-// ceil(size / 4) blocks. Dropout masks map (seed, step, layer, row, column) onto these
-// coordinates in one documented place (see randomBitsMask in random.ts).
+// Coordinates. A random tensor is a pure function of its PhiloxCoords (prims.ts):
+//   key     = (k0, k1)                 derived per purpose (random/keys.ts), never numbered by hand
+//   counter = (b, c1, c2, c3)          b = block index; c1..c3 carry coordinates within the key
+// Block b yields four u32 words; element i of a flat random tensor is word (i mod 4) of
+// block floor(i / 4). Dropout masks put (layer, step lo, step hi) in (c1, c2, c3)
+// (nn/src/layers/dropout.ts).
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -61,19 +59,14 @@ export function philox4x32(
   out[at + 3] = c3;
 }
 
-/** Splits a seed in [0, 2^53) into the two key words. */
-export function seedKey(seed: number): [number, number] {
-  return [seed >>> 0, Math.floor(seed / 4294967296) >>> 0];
-}
-
-/** Fills `out` with the flat random bits of a tensor at (seed, stream, offset). */
-export function philoxFill(out: Uint32Array, seed: number, stream: number, offset: number): void {
-  const [k0, k1] = seedKey(seed);
+/** Fills `out` with the flat random bits of a tensor at (key, counter words c1..c3). */
+export function philoxFill(out: Uint32Array, key: readonly [number, number], counter: readonly [number, number, number]): void {
+  const [k0, k1] = key;
+  const [c1, c2, c3] = counter;
   const block = new Uint32Array(4);
   const n = out.length;
   for (let b = 0, i = 0; i < n; b++, i += 4) {
-    const ctr = offset + b;
-    philox4x32(ctr >>> 0, Math.floor(ctr / 4294967296) >>> 0, stream >>> 0, 0, k0, k1, block);
+    philox4x32(b, c1, c2, c3, k0, k1, block);
     const m = Math.min(4, n - i);
     for (let j = 0; j < m; j++) out[i + j] = block[j]!;
   }

@@ -1,4 +1,4 @@
-// Random tensors as pure functions of (seed, stream, offset): bits, uniform floats (exact
+// Random tensors as pure functions of a key (random/keys.ts): bits, uniform floats (exact
 // integer-to-float rule, so CPU and GPU agree bit for bit), normals (Box-Muller, through
 // transcendentals: agree to a tolerance), Bernoulli masks (integer threshold on the bits).
 
@@ -7,18 +7,20 @@ import { ValueError, DTypeError } from '../errors.js';
 import type { DType } from '../dtype.js';
 import * as op from '../ops.js';
 import { tidy } from '../memory.js';
-import { Prim } from '../prims.js';
+import { Prim, type PhiloxCoords } from '../prims.js';
+import { isKey, type Key } from './keys.js';
 import { sizeOf, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { keepThreshold } from './philox.js';
 
-export interface RandomKey {
-  /** 0 .. 2^53-1 */
-  seed: number;
-  /** 0 .. 2^32-1: independent sequences under one seed. */
-  stream?: number;
-  /** Philox block offset (each block gives 4 words). */
-  offset?: number;
+/**
+ * Where a random tensor's words come from: a key (from `derive`), or a key with counter
+ * words (c1, c2, c3) for several tensors under one key (default (0, 0, 0)).
+ */
+export type RandomSource = Key | PhiloxCoords;
+
+function coords(src: RandomSource): PhiloxCoords {
+  return isKey(src) ? { key: src, counter: [0, 0, 0] } : { key: src.key, counter: src.counter };
 }
 
 function check(where: string, p: number, lo: number, hi: number, name: string): void {
@@ -26,27 +28,26 @@ function check(where: string, p: number, lo: number, hi: number, name: string): 
 }
 
 /** Raw u32 Philox words. */
-export function randomBits(shape: Shape, key: RandomKey): Tensor {
-  return apply(Prim.RandomBits, [], { shape: [...shape], seed: key.seed, stream: key.stream ?? 0, offset: key.offset ?? 0, kind: 'bits', dtype: 'u32' });
+export function randomBits(shape: Shape, key: RandomSource): Tensor {
+  return apply(Prim.RandomBits, [], { shape: [...shape], ...coords(key), kind: 'bits', dtype: 'u32' });
 }
 
 /** Uniform in [lo, hi): the word's top 24 bits times 2^-24, then scaled. */
-export function randomUniform(shape: Shape, key: RandomKey, lo = 0, hi = 1, dtype: DType = 'f32'): Tensor {
-  const unit = () =>
-    apply(Prim.RandomBits, [], { shape: [...shape], seed: key.seed, stream: key.stream ?? 0, offset: key.offset ?? 0, kind: 'uniform', dtype });
+export function randomUniform(shape: Shape, key: RandomSource, lo = 0, hi = 1, dtype: DType = 'f32'): Tensor {
+  const unit = () => apply(Prim.RandomBits, [], { shape: [...shape], ...coords(key), kind: 'uniform', dtype });
   return lo === 0 && hi === 1 ? unit() : tidy(() => op.add(op.mul(unit(), hi - lo), lo));
 }
 
 /**
- * Standard normals by Box-Muller. Uses blocks [offset, offset + ceil(2n / 4)) of the
- * stream: the first n words give u1, the next n give u2.
+ * Standard normals by Box-Muller. Uses words [0, 2n) of the key: the first n give u1,
+ * the next n give u2.
  */
-export function randomNormal(shape: Shape, key: RandomKey, mean = 0, std = 1, dtype: DType = 'f32'): Tensor {
+export function randomNormal(shape: Shape, key: RandomSource, mean = 0, std = 1, dtype: DType = 'f32'): Tensor {
   if (dtype !== 'f32' && dtype !== 'f64') throw new DTypeError('randomNormal', 'f32 or f64', dtype);
   return tidy(() => normalFrom(shape, key, mean, std, dtype));
 }
 
-function normalFrom(shape: Shape, key: RandomKey, mean: number, std: number, dtype: DType): Tensor {
+function normalFrom(shape: Shape, key: RandomSource, mean: number, std: number, dtype: DType): Tensor {
   const n = sizeOf(shape);
   const u = randomUniform([2, n], key, 0, 1, dtype);
   const u1 = op.sub(1, op.reshape(op.slice(u, [0, 0], [1, n]), [...shape])); // (0, 1]: log is finite
@@ -56,12 +57,12 @@ function normalFrom(shape: Shape, key: RandomKey, mean: number, std: number, dty
 }
 
 /** Bernoulli(p) as bool: word < round(p · 2^32) (p = 1 keeps everything). */
-export function bernoulli(shape: Shape, p: number, key: RandomKey): Tensor {
+export function bernoulli(shape: Shape, p: number, key: RandomSource): Tensor {
   check('bernoulli', p, 0, 1, 'p');
   return tidy(() => bernoulliFrom(shape, p, key));
 }
 
-function bernoulliFrom(shape: Shape, p: number, key: RandomKey): Tensor {
+function bernoulliFrom(shape: Shape, p: number, key: RandomSource): Tensor {
   const bits = randomBits(shape, key);
   const like = { dtype: 'u32' as const, backend: bits.backend };
   if (p === 1) return op.lessEqual(bits, op.full([], 0xffffffff, like));

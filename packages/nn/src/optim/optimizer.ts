@@ -8,7 +8,7 @@
 // term by the keep probability of the dropout feeding it (the paper's Σ p_i‖M_i‖² form).
 
 import {
-  add, concat, keep, mul, noGrad, OPTIMIZER_SLOTS, optimizerUpdate, reshape, slice, tensor, tidy, ValueError, zeros,
+  add, concat, keep, mul, noGrad, OPTIMIZER_SLOTS, optimizerUpdate, reshape, slice, sum, tensor, tidy, ValueError, zeros,
   type OptimizerRule, type Tensor,
 } from '@alphadrop/core';
 import type { Module } from '../module.js';
@@ -69,13 +69,20 @@ export class Optimizer {
     return typeof this.options.lr === 'number' ? this.options.lr : this.options.lr(step);
   }
 
-  /** One update with gradients in model.namedParameters() order; the gradients are not disposed. */
-  apply(grads: readonly Tensor[]): void {
+  /**
+   * One update with gradients in model.namedParameters() order; the gradients are not
+   * disposed. With `finiteness`, also returns a scalar Σ 0·p over the updated flat
+   * parameters, kept for the caller: 0 when every parameter is finite, NaN otherwise
+   * (0·±Inf and 0·NaN are NaN). One reduction on the device, read whenever the caller likes.
+   */
+  apply(grads: readonly Tensor[]): void;
+  apply(grads: readonly Tensor[], opts: { finiteness: true }): Tensor;
+  apply(grads: readonly Tensor[], opts?: { finiteness: boolean }): Tensor | void {
     if (grads.length !== this.sizes.length) throw new ValueError('Optimizer.apply', `${this.sizes.length} gradients`, `${grads.length}`);
     const params = this.model.parameters();
     const step = this.step + 1;
     const o = this.options;
-    const { next, slots } = noGrad(() =>
+    const { next, slots, finiteness } = noGrad(() =>
       tidy(() => {
         const flatP = concat(params.map((p) => reshape(p, [-1])));
         let flatG = concat(grads.map((g) => reshape(g, [-1])));
@@ -95,13 +102,14 @@ export class Optimizer {
           at += this.sizes[i]!;
           return t;
         });
-        return { next, slots: s };
+        return { next, slots: s, finiteness: opts?.finiteness ? keep(sum(mul(p!, 0))) : null };
       }),
     );
     this.names.forEach((n, i) => this.model.setParameter(n, next[i]!));
     this.slots.forEach((t) => t.dispose());
     this.slots = slots.map((t) => keep(t));
     this.step = step;
+    if (finiteness) return finiteness;
   }
 
   dispose(): void {

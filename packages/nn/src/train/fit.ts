@@ -3,8 +3,20 @@
 // `lossEvery` steps and awaited only at the end of the epoch, so the device never waits
 // for the host. Progress: a bar on a TTY, JSON lines otherwise; callbacks, an evaluation
 // hook per epoch, and early stopping on any logged metric.
+//
+// Every step also leaves a finiteness flag on the device (0·loss + Σ 0·p over the updated
+// parameters: NaN as soon as either is not finite). The flags are read in the same
+// asynchronous read as the loss, so no step waits for them; the first non-finite one stops
+// training with a NonFiniteError naming the step and the tensor, before any epoch-end
+// callback (a checkpoint, say) runs.
+//
+// Randomness: dropout masks under derive(root, 'trainDropout') at counter (layer, step),
+// the order of epoch e from derive(root, 'shuffle', e); root = rootKey(seed).
 
-import { gather, getBackend, keep, tensor, tidy, valueAndGradsOf, ValueError, type Tensor } from '@alphadrop/core';
+import {
+  add, concat, derive, gather, getBackend, keep, mul, NonFiniteError, reshape, rootKey, tensor, tidy, valueAndGradsOf, ValueError, type Tensor,
+} from '@alphadrop/core';
+import { permutation, shuffleKey } from '../data/batches.js';
 import type { ForwardContext, Module } from '../module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { createLogger, type LogMode } from './progress.js';
@@ -47,20 +59,30 @@ export interface FitResult {
   steps: number;
 }
 
-/** Seeded Fisher-Yates permutation of 0..n-1 for one epoch (xorshift32 from seed and epoch). */
+/** The order of one epoch: a permutation of 0..n-1 under derive(rootKey(seed), 'shuffle', epoch). */
 export function epochPermutation(n: number, seed: number, epoch: number): Int32Array {
-  const p = Int32Array.from({ length: n }, (_, i) => i);
-  let s = (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0 || 1;
-  for (let i = n - 1; i > 0; i--) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    const j = s % (i + 1);
-    [p[i], p[j]] = [p[j]!, p[i]!];
+  return permutation(n, shuffleKey(seed, epoch));
+}
+
+/** Names what is not finite after a bad step: the loss, the parameters, the inputs. */
+async function diagnose(model: Module, data: DeviceData, loss: number): Promise<{ tensor: string; detail: string }> {
+  const bad: string[] = [];
+  if (!Number.isFinite(loss)) bad.push(`loss = ${loss}`);
+  for (const [name, t] of model.namedParameters()) {
+    const v = await t.data();
+    let count = 0;
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) count++;
+    if (count > 0) bad.push(`parameter ${name} (${count} of ${v.length} values)`);
   }
-  return p;
+  const x = await data.x.data();
+  const rowSize = x.length / Math.max(1, data.x.shape[0]!);
+  for (let i = 0; i < x.length; i++)
+    if (!Number.isFinite(x[i]!)) {
+      bad.push(`input data x[${Math.floor(i / rowSize)}] element ${i % rowSize} = ${x[i]}`);
+      break;
+    }
+  const first = bad[0] ?? 'loss';
+  return { tensor: first.startsWith('parameter ') ? first.slice(10).split(' ')[0]! : first.startsWith('input') ? 'input data x' : 'loss', detail: bad.join('; ') };
 }
 
 export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
@@ -69,6 +91,7 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
   const n = o.data.x.shape[0]!;
   if (o.data.y.shape[0] !== n) throw new ValueError('fit', `targets for ${n} inputs`, `${o.data.y.shape[0]}`);
   const seed = o.seed ?? 0;
+  const dropoutKey = derive(rootKey(seed), 'trainDropout');
   const lossEvery = o.lossEvery ?? 10;
   const stepsPerEpoch = Math.ceil(n / o.batchSize);
   const logger = createLogger(o.log ?? 'auto', o.epochs, stepsPerEpoch);
@@ -80,27 +103,38 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
   model.train();
   for (let epoch = 0; epoch < o.epochs && !stoppedEarly; epoch++) {
     const order = epochPermutation(n, seed, epoch);
-    const pending: Promise<number>[] = [];
+    // each read: [loss, flag of every step since the previous read]
+    const pending: Promise<{ loss: number; flags: Float32Array | Float64Array; firstStep: number }>[] = [];
+    let flags: Tensor[] = [];
+    let firstFlagStep = o.optimizer.step;
     const t0 = performance.now();
     let lastYield = t0;
     for (let b = 0; b < stepsPerEpoch; b++) {
       const idx = order.subarray(b * o.batchSize, Math.min(n, (b + 1) * o.batchSize));
-      const ctx: ForwardContext = { seed, step: o.optimizer.step, purpose: 'train' };
+      const ctx: ForwardContext = { key: dropoutKey, step: o.optimizer.step };
       const read = b % lossEvery === lossEvery - 1 || b === stepsPerEpoch - 1;
-      const lossValue = tidy(() => {
+      const readout = tidy(() => {
         const i = tensor(idx, [idx.length]);
         const xb = gather(o.data.x, i, 0);
         const yb = gather(o.data.y, i, 0);
         const { value, grads } = valueAndGradsOf(() => o.loss(model, xb, yb, ctx), model.parameters());
-        o.optimizer.apply(grads);
-        return read ? keep(value) : null;
+        const paramsFlag = o.optimizer.apply(grads, { finiteness: true });
+        flags.push(keep(reshape(add(mul(value, 0), paramsFlag), [1])));
+        paramsFlag.dispose();
+        if (!read) return null;
+        const all = keep(concat([reshape(value, [1]), ...flags]));
+        flags.forEach((f) => f.dispose());
+        flags = [];
+        return all;
       });
       backend.flush();
-      if (lossValue) {
+      if (readout) {
+        const firstStep = firstFlagStep;
+        firstFlagStep = o.optimizer.step;
         pending.push(
-          lossValue.data().then((d) => {
-            lossValue.dispose();
-            return d[0]!;
+          readout.data().then((d) => {
+            readout.dispose();
+            return { loss: d[0]!, flags: d.subarray(1) as Float32Array | Float64Array, firstStep };
           }),
         );
       }
@@ -112,9 +146,16 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
         lastYield = performance.now();
       }
     }
-    const losses = await Promise.all(pending);
+    const reads = await Promise.all(pending);
+    for (const r of reads) {
+      const at = r.flags.findIndex((f) => f !== 0);
+      if (at < 0 && Number.isFinite(r.loss)) continue;
+      const step = r.firstStep + (at < 0 ? r.flags.length - 1 : at);
+      const { tensor: name, detail } = await diagnose(model, o.data, r.loss);
+      throw new NonFiniteError('fit', 'finite loss and parameters after every step', `a non-finite value at step ${step} (epoch ${epoch + 1}) in ${name}`, name, step, `${detail}; nothing was saved — check the data, or lower the learning rate`);
+    }
+    const losses = reads.map((r) => r.loss);
     const logs: EpochLogs = { epoch: epoch + 1, loss: losses.reduce((a, v) => a + v, 0) / Math.max(1, losses.length), seconds: (performance.now() - t0) / 1000 };
-    if (!losses.every(Number.isFinite)) throw new ValueError('fit', 'a finite training loss', 'NaN or infinity', `epoch ${epoch + 1}; lower the learning rate`);
     if (o.evaluate) {
       const mode = model.mode;
       Object.assign(logs, await o.evaluate(epoch + 1));

@@ -2,18 +2,19 @@
 // the optimizer's fused update; everything recorded into one submission (flush at the end).
 // fit() loops over it; resumable training and benchmarks call it directly.
 
-import { getBackend, keep, tidy, valueAndGradsOf, type Tensor } from '@alphadrop/core';
+import { derive, getBackend, keep, rootKey, tidy, valueAndGradsOf, type Tensor } from '@alphadrop/core';
 import type { ForwardContext, Module } from '../module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 
 export type LossFn = (model: Module, x: Tensor, y: Tensor, ctx: ForwardContext) => Tensor;
 
 /**
- * Runs one step on (x, y) with the dropout coordinates of step `optimizer.step` under
- * `seed`. Returns the loss tensor when `keepLoss` (the caller disposes it), else null.
+ * Runs one step on (x, y) with the dropout masks of step `optimizer.step` under
+ * derive(rootKey(seed), 'trainDropout') (as fit draws them). Returns the loss tensor when
+ * `keepLoss` (the caller disposes it), else null.
  */
 export function trainStep(model: Module, optimizer: Optimizer, loss: LossFn, x: Tensor, y: Tensor, seed: number, keepLoss = false): Tensor | null {
-  const ctx: ForwardContext = { seed, step: optimizer.step, purpose: 'train' };
+  const ctx: ForwardContext = { key: derive(rootKey(seed), 'trainDropout'), step: optimizer.step };
   const value = tidy(() => {
     const { value, grads } = valueAndGradsOf(() => loss(model, x, y, ctx), model.parameters());
     optimizer.apply(grads);
