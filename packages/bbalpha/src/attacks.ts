@@ -8,7 +8,7 @@
 
 import {
   argmax, logsumexp, logSoftmax, maximum, mean, minimum, mul, noGrad, oneHot, reshape, sign, softmax, sub, sum, tidy, keep,
-  add, full, valueAndGradsOf, ValueError, type Tensor,
+  add, full, keyFor, valueAndGradsOf, ValueError, type Tensor,
 } from '@alphadrop/core';
 import type { ForwardContext, Module } from '@alphadrop/nn';
 import { mcForward, mcPredictProbs } from './mc.js';
@@ -18,7 +18,11 @@ export type AttackObjective = 'paper' | 'reference-code';
 export interface AttackOptions {
   /** MC samples per gradient evaluation (the paper: 10). */
   samples: number;
+  /** Run seed. The attack's masks: derive(root, 'attackPredict', pass) for the class it
+   * attacks, derive(root, 'attackGradient', pass, step) under each gradient. */
   seed?: number;
+  /** Attack number within the run: distinct attacks draw distinct masks (default 0). */
+  pass?: number;
   objective?: AttackObjective;
 }
 
@@ -43,12 +47,12 @@ function checkEta(where: string, eta: number): void {
   if (!(eta >= 0 && Number.isFinite(eta))) throw new ValueError(where, 'a step size η >= 0', String(eta));
 }
 
-/** sign(∇_x L) with L = ±mean log p̄[classes], at prediction pass `pass`. */
-function gradientSign(model: Module, x: Tensor, classes: Tensor, o: AttackOptions, pass: number, ascendLogProb: boolean): Tensor {
+/** sign(∇_x L) with L = ±mean log p̄[classes], at attack step `step`. */
+function gradientSign(model: Module, x: Tensor, classes: Tensor, o: AttackOptions, step: number, ascendLogProb: boolean): Tensor {
   const prev = model.mode;
   model.mc();
   try {
-    const ctx: ForwardContext = { seed: o.seed ?? 0, step: 2_000_003 + pass, purpose: 'predict' };
+    const ctx: ForwardContext = { key: keyFor(o.seed ?? 0, 'attackGradient', o.pass ?? 0, step), step: 0 };
     const { grads, value } = valueAndGradsOf(() => meanLogProbOfClass(model, x, classes, ctx, o), [x]);
     value.dispose();
     const s = sign(grads[0]!);
@@ -66,7 +70,7 @@ function gradientSign(model: Module, x: Tensor, classes: Tensor, o: AttackOption
 export function fgsm(model: Module, x: Tensor, etas: readonly number[], o: AttackOptions): Tensor[] {
   etas.forEach((e) => checkEta('fgsm', e));
   return tidy(() => {
-    const predicted = noGrad(() => argmax(mcPredictProbs(model, x, o.samples, { seed: o.seed ?? 0, pass: 1 }), -1));
+    const predicted = noGrad(() => argmax(mcPredictProbs(model, x, o.samples, { key: keyFor(o.seed ?? 0, 'attackPredict', o.pass ?? 0) }), -1));
     const direction = gradientSign(model, x, predicted, o, 0, false);
     return etas.map((eta) => (eta === 0 ? reshape(x, [...x.shape]) : clip01(add(x, mul(direction, eta)))));
   });

@@ -3,7 +3,7 @@
 // layer (the mask coordinates include the row), so one forward pass draws K independent
 // network samples per input, and each layer runs as one dispatch over all M·K rows.
 
-import { add, div, expand, keep, mean, mul, noGrad, reshape, softmax, tidy, ValueError, type Tensor } from '@alphadrop/core';
+import { add, div, expand, keep, keyFor, mean, mul, noGrad, reshape, softmax, tidy, ValueError, type Key, type Tensor } from '@alphadrop/core';
 import type { ForwardContext, Module } from '@alphadrop/nn';
 
 /** [M, ...] → [M·K, ...], each input repeated K times in consecutive rows. */
@@ -23,9 +23,17 @@ export function mcForward(model: Module, x: Tensor, K: number, ctx: ForwardConte
 export interface McPredictOptions {
   /** Samples per forward pass (memory bound); K_test is split into chunks of this size. */
   chunk?: number;
+  /** Run seed; the masks' key is derive(rootKey(seed), 'predict', pass) unless `key` is given. */
   seed?: number;
   /** Prediction pass number: different passes draw different masks. */
   pass?: number;
+  /** The masks' key, derived by the caller for its own purpose (an attack's, say). */
+  key?: Key;
+}
+
+/** The key of a prediction pass's masks. */
+export function predictionKey(opts: McPredictOptions): Key {
+  return opts.key ?? keyFor(opts.seed ?? 0, 'predict', opts.pass ?? 0);
 }
 
 /**
@@ -38,11 +46,12 @@ export function mcPredictProbs(model: Module, x: Tensor, K: number, opts: McPred
   const prevMode = model.mode;
   model.mc();
   try {
+    const key = predictionKey(opts);
     return noGrad(() => {
       let acc: Tensor | null = null;
-      for (let done = 0, pass = 0; done < K; done += chunk, pass++) {
+      for (let done = 0, chunkIndex = 0; done < K; done += chunk, chunkIndex++) {
         const k = Math.min(chunk, K - done);
-        const ctx: ForwardContext = { seed: opts.seed ?? 0, step: (opts.pass ?? 0) * 1_000_003 + pass, purpose: 'predict' };
+        const ctx: ForwardContext = { key, step: chunkIndex };
         const next: Tensor = tidy(() => {
           const s = mean(softmax(mcForward(model, x, k, ctx), -1), 1); // [M, C]
           const part = k === K ? s : div(mul(s, k), K);
@@ -63,7 +72,7 @@ export function mcPredictSamples(model: Module, x: Tensor, K: number, opts: McPr
   const prevMode = model.mode;
   model.mc();
   try {
-    return noGrad(() => mcForward(model, x, K, { seed: opts.seed ?? 0, step: opts.pass ?? 0, purpose: 'predict' }));
+    return noGrad(() => mcForward(model, x, K, { key: predictionKey(opts), step: 0 }));
   } finally {
     model.setMode(prevMode);
   }

@@ -117,16 +117,23 @@ export interface Pool2dGeometry {
 type None = Record<string, never>;
 
 /**
- * Where a dropout mask comes from: element i of the masked tensor (flat, row-major) is
- * kept iff Philox word i at (seed, stream, offset) is below round(keepProb · 2^32)
- * (random/philox.ts: word i is word i mod 4 of block offset + floor(i / 4)).
- * Kept elements are scaled by 1 / keepProb (inverted dropout).
+ * Philox coordinates of a random tensor: element i (flat, row-major) is word (i mod 4) of
+ * Philox-4x32-10 at counter (floor(i / 4), c1, c2, c3) under key (k0, k1). All are u32
+ * words; keys come from random/keys.ts (`derive`), the counter words carry coordinates
+ * within a key (a dropout layer and step, say). At most 2^34 elements per tensor.
  */
-export interface DropoutParams {
+export interface PhiloxCoords {
+  key: readonly [number, number];
+  counter: readonly [number, number, number];
+}
+
+/**
+ * Where a dropout mask comes from: element i of the masked tensor is kept iff its Philox
+ * word (PhiloxCoords) is below round(keepProb · 2^32). Kept elements are scaled by
+ * 1 / keepProb (inverted dropout).
+ */
+export interface DropoutParams extends PhiloxCoords {
   keepProb: number;
-  seed: number;
-  stream: number;
-  offset: number;
 }
 
 export type Activation = 'none' | 'relu';
@@ -202,15 +209,11 @@ export interface PrimParams {
   [Prim.OneHot]: { depth: number; dtype: DType };
   [Prim.Cast]: { dtype: DType };
   /**
-   * Philox-4x32-10 bits. Element i of the flat output is word (i mod 4) of the block at
-   * counter (offset + floor(i / 4), stream) under key (seed lo, seed hi); see random/philox.ts.
+   * Philox-4x32-10 bits at PhiloxCoords (element i: word i mod 4 of block floor(i / 4)).
    * kind 'uniform' maps each word exactly to a float in [0, 1) with 24 bits.
    */
-  [Prim.RandomBits]: {
+  [Prim.RandomBits]: PhiloxCoords & {
     shape: readonly number[];
-    seed: number;
-    stream: number;
-    offset: number;
     kind: 'bits' | 'uniform';
     dtype: DType;
   };

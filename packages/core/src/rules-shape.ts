@@ -5,7 +5,8 @@
 import type { OutSpec } from './backend.js';
 import { DTYPES, type DType } from './dtype.js';
 import { DTypeError, ShapeError, ValueError } from './errors.js';
-import { Prim, OPTIMIZER_SLOTS, type PrimParams, type Conv2dGeometry, type Pool2dGeometry, type DropoutParams } from './prims.js';
+import { Prim, OPTIMIZER_SLOTS, type PrimParams, type Conv2dGeometry, type Pool2dGeometry, type DropoutParams, type PhiloxCoords } from './prims.js';
+import { checkCounter, checkKey, MAX_RANDOM_ELEMENTS } from './random/keys.js';
 import { broadcastShapes, fmtShape, sizeOf, assertValidShape, type Shape } from './shape.js';
 
 export type ShapeRule<P extends Prim> = (inputs: readonly OutSpec[], params: PrimParams[P]) => OutSpec;
@@ -63,9 +64,16 @@ function checkPositivePair(prim: Prim, name: string, v: readonly [number, number
 
 function checkDropout(prim: Prim, d: DropoutParams): void {
   if (!(d.keepProb > 0 && d.keepProb <= 1)) throw new ValueError(prim, 'keepProb in (0, 1]', String(d.keepProb));
-  for (const [name, v] of [['seed', d.seed], ['stream', d.stream], ['offset', d.offset]] as const)
-    if (!Number.isSafeInteger(v) || v < 0) throw new ValueError(prim, `dropout ${name} a non-negative safe integer`, String(v));
-  if (d.stream > 0xffffffff) throw new ValueError(prim, 'dropout stream < 2^32', String(d.stream));
+  checkCoords(prim, d);
+}
+
+function checkCoords(prim: Prim, c: PhiloxCoords): void {
+  checkKey(prim, c.key);
+  checkCounter(prim, c.counter);
+}
+
+function checkRandomSize(prim: Prim, n: number): void {
+  if (n > MAX_RANDOM_ELEMENTS) throw new ValueError(prim, `at most 2^34 random elements under one key`, String(n));
 }
 
 function checkBBAlpha(prim: Prim, logits: OutSpec, labels: OutSpec, p: { alpha: number; reduction: string }, dy: OutSpec | null): OutSpec {
@@ -75,6 +83,9 @@ function checkBBAlpha(prim: Prim, logits: OutSpec, labels: OutSpec, p: { alpha: 
   if (p.reduction !== 'mean' && p.reduction !== 'none') throw new ValueError(prim, "reduction 'mean' or 'none'", String(p.reduction));
   if (logits.shape.length !== 3) throw new ShapeError(prim, 'MC logits of shape [M, K, C]', fmtShape(logits.shape));
   const M = logits.shape[0]!;
+  // K = 0 would be log(0)/0 = NaN in every kernel: refused here so every backend refuses it,
+  // with the error the composed loss (bbalpha bbAlphaPerPoint) throws
+  if (logits.shape[1] === 0) throw new ValueError(prim, 'K >= 1 samples', '0', `logits of shape ${fmtShape(logits.shape)}`);
   if (labels.shape.length !== 1 || labels.shape[0] !== M) throw new ShapeError(prim, `labels of shape [${M}]`, fmtShape(labels.shape));
   const out: OutSpec = { shape: p.reduction === 'mean' ? [] : [M], dtype: logits.dtype };
   if (dy) {
@@ -296,11 +307,11 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
     if (!DTYPES.includes(dtype)) throw new DTypeError(Prim.Cast, 'a known dtype', String(dtype));
     return { shape: x!.shape, dtype };
   },
-  [Prim.RandomBits]: (_inputs, { shape, seed, stream, offset, kind, dtype }) => {
+  [Prim.RandomBits]: (_inputs, p) => {
+    const { shape, kind, dtype } = p;
     assertValidShape(Prim.RandomBits, shape);
-    for (const [name, v] of [['seed', seed], ['stream', stream], ['offset', offset]] as const)
-      if (!Number.isSafeInteger(v) || v < 0) throw new ValueError(Prim.RandomBits, `${name} a non-negative safe integer`, String(v));
-    if (stream > 0xffffffff) throw new ValueError(Prim.RandomBits, 'stream < 2^32', String(stream));
+    checkCoords(Prim.RandomBits, p);
+    checkRandomSize(Prim.RandomBits, sizeOf(shape));
     if (kind === 'bits' && dtype !== 'u32') throw new DTypeError(Prim.RandomBits, "dtype u32 for kind 'bits'", dtype);
     if (kind === 'uniform') need(Prim.RandomBits, dtype, FLOAT, 'uniform output');
     return { shape, dtype };
@@ -312,7 +323,10 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
     sameDType(P, a!, b!);
     need(P, a!.dtype, FLOAT);
     if (p.activation !== 'none' && p.activation !== 'relu') throw new ValueError(P, "activation 'none' or 'relu'", String(p.activation));
-    if (p.dropout) checkDropout(P, p.dropout);
+    if (p.dropout) {
+      checkDropout(P, p.dropout);
+      checkRandomSize(P, sizeOf(a!.shape));
+    }
     const shape = matmulShape(a!.shape, b!.shape, p.transA, p.transB);
     if (bias) {
       sameDType(P, a!, bias);
@@ -324,6 +338,7 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
   [Prim.Dropout]: ([x], p) => {
     need(Prim.Dropout, x!.dtype, FLOAT);
     checkDropout(Prim.Dropout, p);
+    checkRandomSize(Prim.Dropout, sizeOf(x!.shape));
     return { shape: x!.shape, dtype: x!.dtype };
   },
   [Prim.LogSumExp]: ([x], { axis, keepDims }) => {

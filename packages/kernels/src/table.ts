@@ -78,7 +78,7 @@ export const gpuKernels: { [P in Prim]: GpuKernel<P> } = {
  * the per-program uniform blocks, so a new step reuses the cached plan and pipeline.
  */
 export const gpuDynamic: { [P in Prim]?: { key(p: PrimParams[P]): unknown; uniforms(p: PrimParams[P]): (Uint32Array | undefined)[] } } = {
-  [Prim.RandomBits]: { key: (p) => [p.shape, p.kind, p.dtype], uniforms: (p) => [randomUniformBlock(p.seed, p.stream, p.offset)] },
+  [Prim.RandomBits]: { key: (p) => [p.shape, p.kind, p.dtype], uniforms: (p) => [randomUniformBlock(p)] },
   [Prim.Dropout]: { key: (p) => p.keepProb, uniforms: (p) => [dropoutBlock(p)] },
   [Prim.FusedMatmul]: {
     key: (p) => [p.transA, p.transB, p.bias, p.activation, p.dropout ? p.dropout.keepProb : null],

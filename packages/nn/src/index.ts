@@ -5,7 +5,7 @@ export * from './data/uci.js';
 export { Module, type Mode, type ForwardContext, type ParameterInfo } from './module.js';
 export { glorotUniform, heNormal, type InitKey, type Initializer } from './init.js';
 export { Dropout, dropoutCoordinates } from './layers/dropout.js';
-export { Linear, Conv2d, MaxPool2d, Flatten, ReLU, Tanh, Sigmoid, resetInitStreams, type LayerInit } from './layers/layers.js';
+export { Linear, Conv2d, MaxPool2d, Flatten, ReLU, Tanh, Sigmoid, type LayerInit } from './layers/layers.js';
 export { Sequential, mlp } from './layers/sequential.js';
 export { Optimizer, schedules, type OptimizerOptions, type Schedule } from './optim/optimizer.js';
 export { fit, epochPermutation, type FitOptions, type FitResult, type Callback, type EpochLogs, type DeviceData } from './train/fit.js';
@@ -14,4 +14,13 @@ export * from './data/mnist.js';
 export * from './data/batches.js';
 export * from './checkpoint/safetensors.js';
 export { trainStep, type LossFn } from './train/step.js';
-export { checkpointEntries, restoreCheckpoint, type TrainingState } from './checkpoint/checkpoint.js';
+export {
+  checkpointEntries, restoreCheckpoint, readCheckpointMetadata, modelFromCheckpoint, CHECKPOINT_FORMAT,
+  type TrainingState, type CheckpointMetadata, type Normalisation, type LoadOptions,
+} from './checkpoint/checkpoint.js';
+export {
+  buildModel, describeModel, describeArchitecture, dropoutRates, withDropoutRate, mlpArchitecture, paperCnnArchitecture, paperCnn,
+  parseArchitecture, LAYER_KINDS, type Architecture, type LayerSpec, type LayerKind,
+} from './arch.js';
+export { Reshape } from './layers/reshape.js';
+export { VERSION } from './version.js';

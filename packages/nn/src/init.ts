@@ -1,13 +1,11 @@
 // Weight initialisation from the counter-based RNG: every parameter is a pure function of
-// (seed, parameter index), so a model is reproducible on any backend.
+// its key, derive(root, 'init', parameter index), so a model is reproducible on any backend
+// and its weights share no random words with its dropout masks (purpose trainDropout).
 
-import { randomNormal, randomUniform, tidy, type Tensor } from '@alphadrop/core';
+import { randomNormal, randomUniform, tidy, type Key, type Tensor } from '@alphadrop/core';
 
-export interface InitKey {
-  seed: number;
-  /** Distinct per parameter (the Philox stream). */
-  stream: number;
-}
+/** The key of one parameter tensor (core's `derive(root, 'init', i)`). */
+export type InitKey = Key;
 
 /** Glorot/Xavier uniform: U(±sqrt(6 / (fanIn + fanOut))), Keras' default for Dense and Conv kernels. */
 export function glorotUniform(shape: readonly number[], fanIn: number, fanOut: number, key: InitKey): Tensor {

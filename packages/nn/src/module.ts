@@ -3,18 +3,19 @@
 // disposed). Modes: 'train' (dropout on), 'eval' (dropout off: the deterministic
 // weight-averaged net), 'mc' (dropout on at test time: Monte Carlo dropout prediction).
 
-import { keep, StateError, type Tensor } from '@alphadrop/core';
+import { keep, StateError, type Key, type Tensor } from '@alphadrop/core';
 
 export type Mode = 'train' | 'eval' | 'mc';
 
 /** Per-pass facts the layers need: where the dropout masks of this pass come from. */
 export interface ForwardContext {
-  /** The model's random seed (the Philox key of every mask). */
-  seed: number;
-  /** Training step, or prediction-pass number: distinct values draw fresh masks. */
+  /**
+   * The key of this pass's masks, derived for its purpose (core's `derive`: trainDropout for
+   * fit, predict / attack… for evaluations), so masks of different purposes never share words.
+   */
+  key: Key;
+  /** Training step, or batch/chunk number within an evaluation: distinct values draw fresh masks. 0 … 2^53-1. */
   step: number;
-  /** Training and prediction use disjoint Philox streams. */
-  purpose: 'train' | 'predict';
 }
 
 export interface ParameterInfo {

@@ -1,5 +1,7 @@
 // Node-only entry of @alphadrop/nn: file-system data loaders.
 export * from './data/uci-node.js';
 export * from './data/mnist-node.js';
+export * from './data/cache-node.js';
+export * from './data/fetch-node.js';
 export * from './checkpoint/safetensors-node.js';
-export { saveCheckpoint, loadCheckpoint } from './checkpoint/checkpoint-node.js';
+export { saveCheckpoint, loadCheckpoint, loadModelFromCheckpoint, readCheckpointMetadataFile } from './checkpoint/checkpoint-node.js';

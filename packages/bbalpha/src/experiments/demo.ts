@@ -3,8 +3,8 @@
 // test log-likelihood, predictive entropy and mutual information. The point to see: the
 // predictive entropy rises when inputs leave the training distribution.
 
-import { add, getBackend, maximum, minimum, randomNormal, tensor, tidy, type Tensor } from '@alphadrop/core';
-import { mlp, resetInitStreams } from '@alphadrop/nn';
+import { add, getBackend, keyFor, maximum, minimum, randomNormal, tensor, tidy, type Tensor } from '@alphadrop/core';
+import { mlp } from '@alphadrop/nn';
 import type { MnistSplit } from '@alphadrop/nn';
 import { fgsm } from '../attacks.js';
 import type { ClassificationMetrics } from '../metrics.js';
@@ -51,9 +51,8 @@ const clip01 = (x: Tensor) => minimum(maximum(x, 0), 1);
 export async function runDemo(train: MnistSplit, test: MnistSplit, o: DemoOptions, print: (line: string) => void): Promise<DemoRow[]> {
   const rows: DemoRow[] = [];
   const xTest = tensor(test.images, [test.n, 784]);
-  const noisy = tidy(() => clip01(add(xTest, randomNormal([test.n, 784], { seed: o.seed, stream: 99 }, 0, o.noiseStd))));
+  const noisy = tidy(() => clip01(add(xTest, randomNormal([test.n, 784], keyFor(o.seed, 'noise', 0), 0, o.noiseStd))));
   for (const alpha of o.alphas) {
-    resetInitStreams();
     const model = mlp([784, 100, 100, 10], { dropout: o.dropout, seed: o.seed });
     const t0 = performance.now();
     await trainClassifier(model, train.images, train.labels, {
@@ -64,7 +63,7 @@ export async function runDemo(train: MnistSplit, test: MnistSplit, o: DemoOption
     const ev = { samples: o.testSamples, seed: o.seed };
     const clean = await evaluateClassifier(model, xTest, test.labels, ev);
     const noisyM = await evaluateClassifier(model, noisy, test.labels, { ...ev, pass: 1 });
-    const [adv] = fgsm(model, xTest, [o.fgsmEta], { samples: o.testSamples, seed: o.seed });
+    const [adv] = fgsm(model, xTest, [o.fgsmEta], { samples: o.testSamples, seed: o.seed, pass: 0 });
     const attacked = await evaluateClassifier(model, adv!, test.labels, { ...ev, pass: 2 });
     adv!.dispose();
     model.dispose();

@@ -1,15 +1,19 @@
 // Evaluation of a classifier by MC dropout: per-sample probabilities [n, K, C] in chunks
 // of inputs (bounded memory), then every metric of metrics.ts on the host.
 
-import { keep, noGrad, slice, softmax, tensor, tidy, type Tensor } from '@alphadrop/core';
+import { keep, noGrad, slice, softmax, tensor, tidy, type Key, type Tensor } from '@alphadrop/core';
 import type { Module } from '@alphadrop/nn';
 import { classificationMetrics, type ClassificationMetrics } from '../metrics.js';
-import { mcForward } from '../mc.js';
+import { mcForward, predictionKey } from '../mc.js';
 
 export interface EvalOptions {
   samples: number;
+  /** Run seed: masks under derive(rootKey(seed), 'predict', pass), batch b at step b. */
   seed?: number;
+  /** Evaluation pass: each evaluation of one run (clean, noisy, attacked, …) takes its own. */
   pass?: number;
+  /** Or the masks' key itself. */
+  key?: Key;
   /** Inputs per forward pass. */
   batch?: number;
 }
@@ -21,15 +25,15 @@ export async function mcSampleProbs(model: Module, x: Tensor, o: EvalOptions): P
   const prev = model.mode;
   model.mc();
   const parts: Float32Array[] = [];
+  const key = predictionKey(o);
   let C = 0;
   try {
-    for (let at = 0, pass = 0; at < n; at += batch, pass++) {
+    for (let at = 0, b = 0; at < n; at += batch, b++) {
       const rows = Math.min(batch, n - at);
       const p = noGrad(() =>
         tidy(() => {
           const xb = slice(x, [at, ...x.shape.slice(1).map(() => 0)], [rows, ...x.shape.slice(1)]);
-          const step = (o.pass ?? 0) * 1_000_003 + pass;
-          return keep(softmax(mcForward(model, xb, o.samples, { seed: o.seed ?? 0, step, purpose: 'predict' }), -1));
+          return keep(softmax(mcForward(model, xb, o.samples, { key, step: b }), -1));
         }),
       );
       C = p.shape[2]!;

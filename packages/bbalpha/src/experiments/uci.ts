@@ -7,8 +7,8 @@
 // at 0 (τ = 1 in normalised units), weight decay 1e-6; epochs as given (reduced from the
 // literature's hundreds to what fits here).
 
-import { full, keep, tensor, type Tensor } from '@alphadrop/core';
-import { Module, Optimizer, Sequential, fit, mlp, resetInitStreams, type ForwardContext, type UciSplit } from '@alphadrop/nn';
+import { full, keep, keyFor, tensor, type Tensor } from '@alphadrop/core';
+import { Module, Optimizer, Sequential, fit, mlp, type ForwardContext, type UciSplit } from '@alphadrop/nn';
 import { bbAlphaRegressionLoss } from '../loss.js';
 import { mcForward } from '../mc.js';
 import { regressionMetrics } from '../metrics.js';
@@ -51,7 +51,6 @@ export interface UciResult {
 }
 
 export async function runUciSplit(split: UciSplit, o: UciOptions): Promise<UciResult> {
-  resetInitStreams();
   const model = new GaussianRegressor(split.inputs, o.hidden, o.dropout, o.seed);
   const optimizer = new Optimizer(model, { rule: 'adam', lr: o.lr, weightDecay: 1e-6 });
   const x = tensor(split.xTrain, [split.nTrain, split.inputs]);
@@ -65,7 +64,7 @@ export async function runUciSplit(split: UciSplit, o: UciOptions): Promise<UciRe
     const xt = keep(tensor(split.xTest, [split.nTest, split.inputs]));
     const prev = model.mode;
     model.mc();
-    const f = mcForward(model, xt, o.testSamples, { seed: o.seed, step: 0, purpose: 'predict' });
+    const f = mcForward(model, xt, o.testSamples, { key: keyFor(o.seed, 'predict', 0), step: 0 });
     model.setMode(prev);
     const samples = await f.data();
     f.dispose();

@@ -160,10 +160,10 @@ function checkIndices(where: string, idx: HostArray, bound: number): void {
   }
 }
 
-/** x ⊙ mask / keep in float64, the mask from the Philox words of (seed, stream, offset). */
+/** x ⊙ mask / keep in float64, the mask from the Philox words at the dropout's coordinates. */
 export function applyDropout(x: ArrayLike<number>, d: DropoutParams): Float64Array {
   const bits = new Uint32Array(x.length);
-  philoxFill(bits, d.seed, d.stream, d.offset);
+  philoxFill(bits, d.key, d.counter);
   const thr = keepThreshold(d.keepProb);
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = d.keepProb === 1 || bits[i]! < thr ? x[i]! / d.keepProb : 0;
@@ -408,9 +408,9 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
     }
     return r;
   },
-  [Prim.RandomBits]: (_in, { seed, stream, offset, kind }, out) => {
+  [Prim.RandomBits]: (_in, { key, counter, kind }, out) => {
     const bits = new Uint32Array(sizeOf(out.shape));
-    philoxFill(bits, seed, stream, offset);
+    philoxFill(bits, key, counter);
     if (kind === 'bits') return bits;
     const r = allocHost(out.dtype, bits.length);
     for (let i = 0; i < bits.length; i++) r[i] = bitsToUniform(bits[i]!);

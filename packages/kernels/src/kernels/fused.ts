@@ -4,7 +4,7 @@
 // flat parameter buffer (one dispatch for all parameters).
 // Reference: @alphadrop/core referenceKernels[Prim.FusedMatmul | Dropout | LogSumExp | OptimizerUpdate].
 
-import { keepThreshold, seedKey, sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type DropoutParams, type OutSpec, type PrimParams } from '@alphadrop/core';
+import { keepThreshold, sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type DropoutParams, type OutSpec, type PrimParams } from '@alphadrop/core';
 import type { GpuPlan, KernelCaps, OperandSpec } from '../runtime/plan.js';
 import { BUILTINS, flatIndex, grid1d, unravel } from '../runtime/wgsl.js';
 import { dispatchSize, matmulGeometry, wgsl as matmulWgsl } from './matmul.js';
@@ -12,10 +12,9 @@ import { PHILOX_WGSL } from './random.js';
 
 const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
 
-/** Uniform block of a dropout mask: key, stream, 64-bit offset, threshold, 1/keep (as f32 bits). */
+/** Uniform block of a dropout mask: key, counter words c1..c3, threshold, 1/keep (as f32 bits). */
 export function dropoutBlock(d: DropoutParams): Uint32Array {
-  const [k0, k1] = seedKey(d.seed);
-  return Uint32Array.from([k0, k1, d.stream >>> 0, d.offset >>> 0, Math.floor(d.offset / 4294967296) >>> 0, keepThreshold(d.keepProb), f32Bits(1 / d.keepProb), 0]);
+  return Uint32Array.from([d.key[0], d.key[1], d.counter[0], d.counter[1], d.counter[2], keepThreshold(d.keepProb), f32Bits(1 / d.keepProb), 0]);
 }
 
 export function fusedMatmulPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.FusedMatmul], out: OutSpec, caps?: KernelCaps): GpuPlan {
@@ -34,14 +33,14 @@ export function dropoutPlan(inputs: readonly OperandSpec[], p: DropoutParams, ou
   // one invocation per Philox block: four elements from one generator call
   const code = `@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-struct Drop { k0: u32, k1: u32, stream: u32, offLo: u32, offHi: u32, threshold: u32, scale: f32, pad: u32 }
+struct Drop { k0: u32, k1: u32, c1: u32, c2: u32, c3: u32, threshold: u32, scale: f32, pad: u32 }
 @group(0) @binding(2) var<uniform> drop: Drop;
 ${PHILOX_WGSL}
 @compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   let b = ${flatIndex()};
   if (b >= ${blocks}u) { return; }
-  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.stream, drop.offLo, drop.offHi, b);
+  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.c1, drop.c2, drop.c3, b);
   for (var j = 0u; j < 4u; j++) {
     let i = b * 4u + j;
     if (i < ${n}u) { out[i] = select(0.0, x[i] * drop.scale, w[j] < drop.threshold); }

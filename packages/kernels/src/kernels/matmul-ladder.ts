@@ -87,19 +87,19 @@ function header(fusion: MatmulFusion, vec: VecPaths, enables = ''): string {
   ];
   if (fusion.dropout) {
     lines.push(
-      'struct Drop { k0: u32, k1: u32, stream: u32, offLo: u32, offHi: u32, threshold: u32, scale: f32, pad: u32 }',
+      'struct Drop { k0: u32, k1: u32, c1: u32, c2: u32, c3: u32, threshold: u32, scale: f32, pad: u32 }',
       `@group(0) @binding(${cBinding + 1}) var<uniform> drop: Drop;`,
       PHILOX_WGSL,
       '// A element i is kept iff Philox word i of the dropout coordinates is below the threshold.',
     );
     if (vec.a)
       lines.push(`fn load_a(v: u32) -> vec4<f32> {
-  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.stream, drop.offLo, drop.offHi, v);
+  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.c1, drop.c2, drop.c3, v);
   return select(vec4<f32>(0.0), A[v] * drop.scale, w < vec4<u32>(drop.threshold));
 }`);
     else
       lines.push(`fn load_a(i: u32) -> f32 {
-  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.stream, drop.offLo, drop.offHi, i / 4u)[i % 4u];
+  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.c1, drop.c2, drop.c3, i / 4u)[i % 4u];
   return select(0.0, A[i] * drop.scale, w < drop.threshold);
 }`);
   } else lines.push(`fn load_a(i: u32) -> ${t(vec.a)} { return A[i]; }`);

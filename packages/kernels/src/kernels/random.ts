@@ -1,9 +1,9 @@
 // Philox-4x32-10 in WGSL, bit-identical to core's random/philox.ts (same key and counter
-// mapping). One invocation per 4-word block. Seed, stream and offset arrive in a uniform
-// block, so a new step's masks reuse the compiled pipeline.
+// mapping, PhiloxCoords in core's prims.ts). One invocation per 4-word block. Key and
+// counter words arrive in a uniform block, so a new step's masks reuse the compiled pipeline.
 // Reference: @alphadrop/core referenceKernels[Prim.RandomBits].
 
-import { seedKey, sizeOf, type OutSpec, type PrimParams, Prim } from '@alphadrop/core';
+import { sizeOf, type OutSpec, type PhiloxCoords, type PrimParams, Prim } from '@alphadrop/core';
 import type { GpuPlan } from '../runtime/plan.js';
 import { BUILTINS, flatIndex, grid1d } from '../runtime/wgsl.js';
 
@@ -26,20 +26,17 @@ fn philox4x32(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
   }
   return c;
 }
-/** Block b of (key, stream, 64-bit offset). */
-fn philox_block(key: vec2<u32>, stream: u32, offLo: u32, offHi: u32, b: u32) -> vec4<u32> {
-  let lo = offLo + b;
-  let hi = offHi + select(0u, 1u, lo < offLo);
-  return philox4x32(vec4<u32>(lo, hi, stream, 0u), key);
+/** Block b at (key, counter words c1, c2, c3). */
+fn philox_block(key: vec2<u32>, c1: u32, c2: u32, c3: u32, b: u32) -> vec4<u32> {
+  return philox4x32(vec4<u32>(b, c1, c2, c3), key);
 }
 /** The exact bits-to-float rule: top 24 bits times 2^-24. */
 fn bits_to_uniform(w: u32) -> f32 { return f32(w >> 8u) * 5.9604644775390625e-8; }
 `;
 
-/** Uniform block: key.x, key.y, stream, offset lo, offset hi (padded to 8 words). */
-export function randomUniformBlock(seed: number, stream: number, offset: number): Uint32Array {
-  const [k0, k1] = seedKey(seed);
-  return Uint32Array.from([k0, k1, stream >>> 0, offset >>> 0, Math.floor(offset / 4294967296) >>> 0, 0, 0, 0]);
+/** Uniform block: key words, counter words c1..c3 (padded to 8 words). */
+export function randomUniformBlock(c: PhiloxCoords): Uint32Array {
+  return Uint32Array.from([c.key[0], c.key[1], c.counter[0], c.counter[1], c.counter[2], 0, 0, 0]);
 }
 
 export function randomBitsPlan(_inputs: unknown, p: PrimParams[Prim.RandomBits], out: OutSpec): GpuPlan {
@@ -48,14 +45,14 @@ export function randomBitsPlan(_inputs: unknown, p: PrimParams[Prim.RandomBits],
   const t = p.kind === 'bits' ? 'u32' : 'f32';
   const conv = p.kind === 'bits' ? (w: string) => w : (w: string) => `bits_to_uniform(${w})`;
   const code = `@group(0) @binding(0) var<storage, read_write> out: array<${t}>;
-struct Key { k0: u32, k1: u32, stream: u32, offLo: u32, offHi: u32, p0: u32, p1: u32, p2: u32 }
+struct Key { k0: u32, k1: u32, c1: u32, c2: u32, c3: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(1) var<uniform> key: Key;
 ${PHILOX_WGSL}
 @compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   let b = ${flatIndex()};
   if (b >= ${blocks}u) { return; }
-  let w = philox_block(vec2<u32>(key.k0, key.k1), key.stream, key.offLo, key.offHi, b);
+  let w = philox_block(vec2<u32>(key.k0, key.k1), key.c1, key.c2, key.c3, b);
   let i = b * 4u;
   out[i] = ${conv('w.x')};
   if (i + 1u < ${n}u) { out[i + 1u] = ${conv('w.y')}; }
@@ -64,7 +61,7 @@ fn main(${BUILTINS}) {
 }`;
   return {
     programs: [
-      { name: `random/${p.kind}`, code, workgroups: grid1d(blocks), bindings: ['out', 'uniform'], uniform: randomUniformBlock(p.seed, p.stream, p.offset) },
+      { name: `random/${p.kind}`, code, workgroups: grid1d(blocks), bindings: ['out', 'uniform'], uniform: randomUniformBlock(p) },
     ],
   };
 }

@@ -1,26 +1,30 @@
-// Deterministic shuffling and minibatching. An epoch's order is a pure function of
-// (seed, epoch): a Fisher–Yates shuffle driven by core's Philox-4x32-10 with
-//   key     = seedKey(seed)
-//   counter = (block, 0, stream = epoch, 0), block = 0, 1, 2, …
-// Swap k (position n-1-k, k = 0 … n-2) reads words 2k and 2k+1 of that stream as a 53-bit
+// Deterministic shuffling and minibatching. An epoch's order is a pure function of a key,
+// derive(root, 'shuffle', epoch): a Fisher–Yates shuffle driven by core's Philox-4x32-10 with
+//   counter = (block, 0, 0, 0), block = 0, 1, 2, …
+// Swap k (position n-1-k, k = 0 … n-2) reads words 2k and 2k+1 under that key as a 53-bit
 // uniform u and picks j = floor(u · (n - k)); the bias of that map is below n / 2^53.
 // The same order comes out on every machine and in the browser.
 // DeviceDataset uploads a data set once and gathers minibatches on the device.
 
-import { ValueError, DataError, fromHost, gather, getBackend, philoxFill, type Backend, type HostArray, type Tensor } from '@alphadrop/core';
+import { ValueError, DataError, fromHost, gather, getBackend, keyFor, philoxFill, type Backend, type HostArray, type Key, type Tensor } from '@alphadrop/core';
 
 function assertCount(where: string, name: string, v: number, min: number): void {
   if (!Number.isSafeInteger(v) || v < min) throw new ValueError(where, `${name}: an integer ≥ ${min}`, String(v));
 }
 
-/** A permutation of 0 … n-1, a pure function of (seed, stream). */
-export function permutation(n: number, seed: number, stream = 0): Int32Array {
+/** The shuffling key of one epoch of a run with this seed. */
+export function shuffleKey(seed: number, epoch: number): Key {
+  return keyFor(seed, 'shuffle', epoch);
+}
+
+/** A permutation of 0 … n-1, a pure function of the key. */
+export function permutation(n: number, key: Key): Int32Array {
   assertCount('permutation', 'n', n, 0);
   const perm = new Int32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   if (n < 2) return perm;
   const bits = new Uint32Array(2 * (n - 1));
-  philoxFill(bits, seed, stream, 0);
+  philoxFill(bits, key, [0, 0, 0]);
   for (let k = 0; k < n - 1; k++) {
     const i = n - 1 - k;
     // word 2k gives the high 32 bits, the top 21 of word 2k+1 the low ones: u in [0, 1)
@@ -34,9 +38,9 @@ export function permutation(n: number, seed: number, stream = 0): Int32Array {
 }
 
 export interface EpochOptions {
-  /** Shuffle seed (the Philox key); default 0. */
+  /** Run seed; the order's key is shuffleKey(seed, epoch); default 0. */
   seed?: number;
-  /** Epoch number: the Philox stream, so each epoch gets its own order; default 0. */
+  /** Epoch number: each epoch gets its own order; default 0. */
   epoch?: number;
   /** Shuffle (default true) or keep 0 … n-1 in order. */
   shuffle?: boolean;
@@ -59,7 +63,7 @@ export function epochBatches(n: number, batchSize: number, opts: EpochOptions = 
   const { seed = 0, epoch = 0, shuffle = true, dropLast = false } = opts;
   assertCount('epochBatches', 'epoch', epoch, 0);
   let order: Int32Array;
-  if (shuffle) order = permutation(n, seed, epoch);
+  if (shuffle) order = permutation(n, shuffleKey(seed, epoch));
   else {
     order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;

@@ -87,17 +87,26 @@ function findIdx(dir: string, base: string): string {
 
 export interface LoadMnistOptions extends MnistSelect {
   split: 'train' | 'test';
+  /** Required [rows, cols] of the images; default 28 × 28 (MNIST, Fashion-MNIST); null: any. */
+  imageShape?: readonly [number, number] | null;
 }
+
+/** The image size of MNIST and Fashion-MNIST, which the paper's models are built for. */
+export const MNIST_IMAGE_SHAPE = [28, 28] as const;
 
 /**
  * Loads one split from a folder holding the four IDX files (gzip or raw). The whole files
- * are read and validated; `offset`/`limit` then select a window of examples.
+ * are read and validated (28 × 28 images unless `imageShape` says otherwise); `offset` /
+ * `limit` then select a window of examples.
  */
 export function loadIdxDataset(folder: string, opts: LoadMnistOptions): MnistSplit {
   const prefix = opts.split === 'train' ? 'train' : 't10k';
   const imagesPath = findIdx(folder, `${prefix}-images-idx3-ubyte`);
   const labelsPath = findIdx(folder, `${prefix}-labels-idx1-ubyte`);
   const images = expectIdxKind(readIdxFile(imagesPath), 'images', imagesPath);
+  const shape = opts.imageShape === undefined ? MNIST_IMAGE_SHAPE : opts.imageShape;
+  if (shape && (images.rows !== shape[0] || images.cols !== shape[1]))
+    throw new DataError(`${imagesPath} at byte 8`, `${shape[0]} × ${shape[1]} images`, `${images.rows} × ${images.cols} images`, 'the rows and cols of the IDX header');
   const labels = expectIdxKind(readIdxFile(labelsPath), 'labels', labelsPath);
   return mnistFromIdx(images, labels, opts, { images: imagesPath, labels: labelsPath });
 }
@@ -111,7 +120,11 @@ export function loadMnist(dir: string, opts: LoadMnistOptions): MnistSplit {
   return loadIdxDataset(existsSync(nested) ? nested : dir, opts);
 }
 
-/** Fashion-MNIST, by default from Debian's dataset-fashion-mnist package. */
+/**
+ * Fashion-MNIST, by default from Debian's dataset-fashion-mnist package; from a data
+ * directory (the fetch cache) `<dir>/fashion-mnist/` when that folder exists.
+ */
 export function loadFashionMnist(dir: string = FASHION_MNIST_DEBIAN_DIR, opts: LoadMnistOptions = { split: 'train' }): MnistSplit {
-  return loadIdxDataset(dir, opts);
+  const nested = join(dir, 'fashion-mnist');
+  return loadIdxDataset(existsSync(nested) ? nested : dir, opts);
 }

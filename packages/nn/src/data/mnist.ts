@@ -107,9 +107,9 @@ export interface MnistSplit {
 }
 
 export interface MnistSelect {
-  /** First example to return; default 0. */
+  /** First example to return, in [0, count − 1]; default 0. */
   offset?: number;
-  /** At most this many examples from `offset`; default all that remain. */
+  /** At most this many examples (≥ 1) from `offset`; default all that remain. */
   limit?: number;
 }
 
@@ -127,12 +127,14 @@ export function expectIdxKind<K extends IdxFile['kind']>(f: IdxFile, kind: K, fi
 export function mnistFromIdx(images: IdxImages, labels: IdxLabels, select: MnistSelect = {}, files = { images: 'images', labels: 'labels' }): MnistSplit {
   if (images.count !== labels.count)
     throw new DataError(`${files.labels} at byte 4`, `${images.count} labels (the image count of ${files.images})`, `${labels.count}`);
+  if (images.count === 0) throw new DataError(`${files.images} at byte 4`, 'at least one image', 'a count of 0');
+  // An empty selection is refused here: downstream it only shows up as a [0, NaN] shape.
   const offset = select.offset ?? 0;
-  if (!Number.isInteger(offset) || offset < 0 || offset > images.count)
-    throw new ValueError('mnist', `an offset in [0, ${images.count}]`, String(offset));
+  if (!Number.isInteger(offset) || offset < 0 || offset >= images.count)
+    throw new ValueError(`mnist (${files.images})`, `an offset in [0, ${images.count - 1}]`, String(offset));
   const remaining = images.count - offset;
   const limit = select.limit ?? remaining;
-  if (!Number.isInteger(limit) || limit < 0) throw new ValueError('mnist', 'a non-negative integer limit', String(limit));
+  if (!Number.isInteger(limit) || limit < 1) throw new ValueError(`mnist (${files.images})`, 'a limit that is an integer ≥ 1', String(limit));
   const n = Math.min(limit, remaining);
   const d = images.rows * images.cols;
   const src = images.pixels.subarray(offset * d, (offset + n) * d);

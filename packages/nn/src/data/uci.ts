@@ -12,43 +12,58 @@ export interface UciTable {
   values: Float64Array;
   rows: number;
   cols: number;
+  /** The file the table came from and the 1-based line of each row, for errors. */
+  file: string;
+  lines: Int32Array;
 }
+
+/**
+ * A plain decimal number: optional sign, digits with an optional fraction, optional
+ * exponent. Number() alone would also take "0x10", "0b1", "Infinity" and "" (as 0).
+ */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INDEX = /^\d+$/;
 
 /** Parses data.txt: runs of spaces/tabs separate fields, empty lines are skipped. */
 export function parseUciTable(text: string, file = 'data.txt'): UciTable {
   const out: number[] = [];
+  const lines: number[] = [];
   let cols = -1;
-  let rows = 0;
-  const lines = text.split('\n');
-  lines.forEach((raw, lineNo) => {
-    const line = raw.trim();
-    if (line === '') return;
-    const fields = line.split(/\s+/);
+  text.split('\n').forEach((raw, lineIndex) => {
+    const lineNo = lineIndex + 1;
+    const fields = [...raw.matchAll(/\S+/g)];
+    if (fields.length === 0) return;
     if (cols < 0) cols = fields.length;
-    else if (fields.length !== cols)
-      throw new DataError(`${file}:${lineNo + 1}`, `${cols} fields`, `${fields.length} fields`);
-    for (const f of fields) {
-      const v = Number(f);
-      if (!Number.isFinite(v)) throw new DataError(`${file}:${lineNo + 1}`, 'a finite number', JSON.stringify(f));
+    else if (fields.length !== cols) throw new DataError(`${file}:${lineNo}`, `${cols} fields (as on line ${lines[0]})`, `${fields.length} fields`);
+    fields.forEach((m, k) => {
+      const token = m[0];
+      const where = `${file}:${lineNo}:${m.index! + 1}`;
+      if (!DECIMAL.test(token)) throw new DataError(where, 'a plain decimal number', JSON.stringify(token), `field ${k + 1}`);
+      const v = Number(token);
+      if (!Number.isFinite(v)) throw new DataError(where, 'a number within the float64 range', JSON.stringify(token), `field ${k + 1}`);
       out.push(v);
-    }
-    rows++;
+    });
+    lines.push(lineNo);
   });
-  if (rows === 0) throw new DataError(file, 'at least one data row', 'none');
-  return { values: Float64Array.from(out), rows, cols };
+  if (lines.length === 0) throw new DataError(file, 'at least one data row', text.length === 0 ? 'an empty file' : 'only blank lines');
+  return { values: Float64Array.from(out), rows: lines.length, cols, file, lines: Int32Array.from(lines) };
 }
 
-/** Parses an index file: one non-negative integer per line, each < bound. */
+/**
+ * Parses an index file: one non-negative decimal integer per line, each < bound. At least
+ * one index: an empty feature list or split would train on nothing.
+ */
 export function parseIndexList(text: string, bound: number, file: string): Int32Array {
   const out: number[] = [];
   text.split('\n').forEach((raw, lineNo) => {
     const line = raw.trim();
     if (line === '') return;
-    const v = Number(line);
-    if (!Number.isInteger(v) || v < 0 || v >= bound)
+    const v = INDEX.test(line) ? Number(line) : NaN;
+    if (!Number.isSafeInteger(v) || v >= bound)
       throw new DataError(`${file}:${lineNo + 1}`, `an integer index in [0, ${bound})`, JSON.stringify(line));
     out.push(v);
   });
+  if (out.length === 0) throw new DataError(file, 'at least one index', text.length === 0 ? 'an empty file' : 'only blank lines');
   return Int32Array.from(out);
 }
 
@@ -98,9 +113,47 @@ export interface UciSplit {
   yStd: number;
 }
 
-/** Selects rows and columns, fits the standardiser on the training rows, applies it to both. */
+/**
+ * Refuses a column whose training mean or standard deviation is not finite in float64
+ * (a value near 1e308, or above ~1e154 whose square overflows): names the table's file
+ * and the line of the training value of largest magnitude, the one to blame.
+ */
+function checkFiniteScale(table: UciTable, column: number, rows: Int32Array, mean: number, std: number, role: string): void {
+  if (Number.isFinite(mean) && Number.isFinite(std)) return;
+  let worst = rows[0]!;
+  for (const r of rows) if (Math.abs(table.values[r * table.cols + column]!) > Math.abs(table.values[worst * table.cols + column]!)) worst = r;
+  throw new DataError(
+    `${table.file}:${table.lines[worst]}`,
+    `values of ${role} column ${column} whose training mean and standard deviation are finite in float64`,
+    String(table.values[worst * table.cols + column]),
+    `mean ${mean}, std ${std}`,
+  );
+}
+
+/** Refuses a standardised value that is not finite in float32 (a test value far outside the training scale). */
+function checkFiniteOutput(table: UciTable, out: Float32Array, rows: Int32Array, columns: readonly number[], role: string): void {
+  for (let i = 0; i < out.length; i++) {
+    if (Number.isFinite(out[i]!)) continue;
+    const r = rows[Math.floor(i / columns.length)]!;
+    const c = columns[i % columns.length]!;
+    throw new DataError(
+      `${table.file}:${table.lines[r]}`,
+      `a ${role} value of column ${c} that stays finite in float32 once standardised`,
+      String(table.values[r * table.cols + c]),
+      `standardised to ${out[i]}`,
+    );
+  }
+}
+
+/**
+ * Selects rows and columns, fits the standardiser on the training rows, applies it to both.
+ * Refuses empty splits and anything that would make a statistic or an output non-finite.
+ */
 export function makeUciSplit(table: UciTable, features: Int32Array, target: number, train: Int32Array, test: Int32Array): UciSplit {
   const d = features.length;
+  if (d === 0) throw new DataError(`${table.file}`, 'at least one feature column', 'none');
+  if (train.length === 0) throw new DataError(`${table.file}`, 'at least one training row', 'an empty training split');
+  if (test.length === 0) throw new DataError(`${table.file}`, 'at least one test row', 'an empty test split');
   const pick = (rows: Int32Array) => {
     const x = new Float64Array(rows.length * d);
     const y = new Float64Array(rows.length);
@@ -116,7 +169,9 @@ export function makeUciSplit(table: UciTable, features: Int32Array, target: numb
   const yScale = fitStandardizer(tr.y, train.length, 1);
   const yMean = yScale.mean[0]!;
   const yStd = yScale.std[0]!;
-  return {
+  features.forEach((c, j) => checkFiniteScale(table, c, train, xScale.mean[j]!, xScale.std[j]!, 'feature'));
+  checkFiniteScale(table, target, train, yMean, yStd, 'target');
+  const split: UciSplit = {
     xTrain: applyStandardizer(tr.x, train.length, d, xScale),
     yTrain: Float32Array.from(tr.y, (v) => (v - yMean) / yStd),
     xTest: applyStandardizer(te.x, test.length, d, xScale),
@@ -129,6 +184,12 @@ export function makeUciSplit(table: UciTable, features: Int32Array, target: numb
     yMean,
     yStd,
   };
+  const featureColumns = [...features];
+  checkFiniteOutput(table, split.xTrain, train, featureColumns, 'training feature');
+  checkFiniteOutput(table, split.yTrain, train, [target], 'training target');
+  checkFiniteOutput(table, split.xTest, test, featureColumns, 'test feature');
+  checkFiniteOutput(table, split.yTest, test, [target], 'test target');
+  return split;
 }
 
 /**

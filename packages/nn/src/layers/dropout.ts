@@ -1,22 +1,19 @@
 // Dropout with an always-on Monte Carlo mode. Its mask is never stored: it is a pure
-// function of (seed, step, layer, row, column), mapped onto Philox coordinates as
-//   key     = seed
-//   stream  = layer index + 65536 · purpose        (purpose 0: training, 1: prediction)
-//   counter = (row · columns + column) / 4 + step · 2^32     (word (row · columns + column) mod 4)
+// function of (key, step, layer, row, column), mapped onto Philox coordinates as
+//   key     = ctx.key                              (derived per purpose: core random/keys.ts)
+//   counter = (e / 4, layer, step lo32, step hi32)  e = row · columns + column, word e mod 4
 // so the forward pass and the backward pass (and any re-run of the same step) regenerate
-// the same mask, and a step's masks never overlap another step's. With an M×K tiled MC
-// batch, row = n·K + k: every (input, sample) row gets its own mask.
+// the same mask, and masks of different layers or steps never share a Philox word: the
+// coordinates sit in separate counter words. Limits (checked): layer < 2^32, step < 2^53,
+// rows · columns ≤ 2^34. With an M×K tiled MC batch, row = n·K + k: every (input, sample)
+// row gets its own mask.
 
-import { dropout as dropoutOp, ValueError, type DropoutParams, type Tensor } from '@alphadrop/core';
+import { dropout as dropoutOp, splitU64, ValueError, type DropoutParams, type Tensor } from '@alphadrop/core';
 import { Module, type ForwardContext } from '../module.js';
 
 export function dropoutCoordinates(keepProb: number, layer: number, ctx: ForwardContext): DropoutParams {
-  return {
-    keepProb,
-    seed: ctx.seed,
-    stream: layer + 65536 * (ctx.purpose === 'predict' ? 1 : 0),
-    offset: ctx.step * 4294967296,
-  };
+  const [stepLo, stepHi] = splitU64('dropout', 'step', ctx.step);
+  return { keepProb, key: ctx.key, counter: [layer, stepLo, stepHi] };
 }
 
 export class Dropout extends Module {
@@ -27,7 +24,7 @@ export class Dropout extends Module {
   /** `rate` is the probability of dropping a unit (keep probability 1 − rate). */
   constructor(readonly rate: number) {
     super();
-    if (!(rate >= 0 && rate < 1)) throw new ValueError('Dropout', 'a rate in [0, 1)', String(rate));
+    if (!(rate >= 0 && rate < 1)) throw new ValueError('Dropout', 'a rate (drop probability) in [0, 1)', String(rate));
     this.keepProb = 1 - rate;
   }
 

@@ -3,25 +3,27 @@
 // into the preceding Linear.
 
 import {
-  add, conv2d, linear, maxPool2d, relu, reshape, sigmoid, tanh, zeros, type Conv2dOptions, type Tensor,
+  add, conv2d, keyFor, linear, maxPool2d, relu, reshape, sigmoid, tanh, zeros, type Conv2dOptions, type Key, type Tensor,
 } from '@alphadrop/core';
-import { glorotUniform, heNormal, type Initializer, type InitKey } from '../init.js';
+import { glorotUniform, heNormal, type Initializer } from '../init.js';
 import { Module, type ForwardContext } from '../module.js';
 
-let nextStream = 0;
-/** Restarts the stream counter that gives each new layer's parameters distinct RNG streams. */
-export function resetInitStreams(start = 0): void {
-  nextStream = start;
-}
-function takeKey(seed: number | undefined): InitKey {
-  return { seed: seed ?? 0, stream: nextStream++ };
-}
-
 export interface LayerInit {
-  /** Seed of the initialiser (the stream comes from the construction order). */
+  /**
+   * Key of the weight initialiser: `derive(root, 'init', i)` with i the layer's index in
+   * its model. Model builders (mlp, buildModel) always pass one. Without it the key is
+   * keyFor(seed ?? 0, 'init', `index`), and `index` defaults to 0: hand-built models must
+   * number their layers, or two layers of one shape start equal.
+   */
+  key?: Key;
   seed?: number;
+  index?: number;
   init?: Initializer;
   bias?: boolean;
+}
+
+function initKey(o: LayerInit): Key {
+  return o.key ?? keyFor(o.seed ?? 0, 'init', o.index ?? 0);
 }
 
 export class Linear extends Module {
@@ -32,7 +34,7 @@ export class Linear extends Module {
     opts: LayerInit = {},
   ) {
     super();
-    const key = takeKey(opts.seed);
+    const key = initKey(opts);
     const w = opts.init === 'he' ? heNormal([inFeatures, outFeatures], inFeatures, key) : glorotUniform([inFeatures, outFeatures], inFeatures, outFeatures, key);
     this.addParameter('weight', w, 'weight');
     this.hasBias = opts.bias ?? true;
@@ -59,7 +61,7 @@ export class Conv2d extends Module {
   ) {
     super();
     const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
-    const key = takeKey(options.seed);
+    const key = initKey(options);
     const shape = [outChannels, inChannels, kh, kw];
     const w = options.init === 'he' ? heNormal(shape, inChannels * kh * kw, key) : glorotUniform(shape, inChannels * kh * kw, outChannels * kh * kw, key);
     this.addParameter('weight', w, 'weight');

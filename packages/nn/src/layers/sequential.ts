@@ -1,12 +1,13 @@
 // Sequential: layers applied in order, choosing the fused primitives where the pattern
 // allows: Dropout → Linear → ReLU runs as one fused linear (mask generated while loading
 // the input, bias and ReLU in the epilogue). Dropout layers are numbered in order; the
-// number is their Philox stream (layers/dropout.ts).
+// number is their layer coordinate in the mask's Philox counter (layers/dropout.ts).
 
-import { linear, type Tensor } from '@alphadrop/core';
+import { derive, linear, rootKey, ValueError, type Tensor } from '@alphadrop/core';
 import { Module, type ForwardContext } from '../module.js';
 import { Dropout } from './dropout.js';
 import { Linear, ReLU } from './layers.js';
+import { buildModel, mlpArchitecture } from '../arch.js';
 
 export class Sequential extends Module {
   readonly layers: readonly Module[];
@@ -52,14 +53,8 @@ export class Sequential extends Module {
   }
 }
 
-/** The paper's MLP: dropout before every Linear (the input included), ReLU between. */
+/** The paper's MLP: dropout before every Linear (the input included), ReLU between (arch.ts). */
 export function mlp(sizes: readonly number[], opts: { dropout?: number; seed?: number; inputDropout?: boolean } = {}): Sequential {
-  const rate = opts.dropout ?? 0;
-  const layers: Module[] = [];
-  for (let i = 0; i + 1 < sizes.length; i++) {
-    if (rate > 0 && (i > 0 || opts.inputDropout !== false)) layers.push(new Dropout(rate));
-    layers.push(new Linear(sizes[i]!, sizes[i + 1]!, { seed: opts.seed ?? 0 }));
-    if (i + 2 < sizes.length) layers.push(new ReLU());
-  }
-  return new Sequential(layers);
+  const { seed, ...layout } = opts;
+  return buildModel(mlpArchitecture(sizes, layout), { seed: seed ?? 0 });
 }

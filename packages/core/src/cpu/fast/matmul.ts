@@ -66,7 +66,7 @@ export const fusedMatmul: CpuKernel<Prim.FusedMatmul> = ([a, b, bias], p, out) =
   if (p.dropout) {
     const d = p.dropout;
     const n = a!.storage.length;
-    const bits = d.keepProb === 1 ? new Uint32Array(n) : maskBits(n, d.seed, d.stream, d.offset);
+    const bits = d.keepProb === 1 ? new Uint32Array(n) : maskBits(n, d.key, d.counter);
     mask = { bits, threshold: keepThreshold(d.keepProb), keepProb: d.keepProb };
   }
   batchedMatmul(a!, b!, p.transA, p.transB, out.shape, r, mask, { bias: bias ? bias.storage : null, relu: p.activation === 'relu' });

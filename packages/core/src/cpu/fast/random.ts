@@ -5,7 +5,7 @@
 // product corrected by the exact low word (Math.imul): P = c·M is within 2^12 of the double
 // c·M, so hi = round((c·M − lo) / 2^32) is exact.
 //
-// Dropout masks are pure functions of (seed, stream, offset, size), and the fused
+// Dropout masks are pure functions of (key, counter, size), and the fused
 // primitives regenerate in the backward pass exactly the bits their forward pass drew
 // (that is their design: on a GPU regenerating is cheaper than storing). On the CPU the
 // bits cost more than the matmul they mask feeds, so `maskBits` keeps the last few arrays
@@ -16,29 +16,21 @@ import type { Prim } from '../../prims.js';
 import type { CpuKernel } from '../reference.js';
 import { sizeOfShape } from './strided.js';
 
-/** out[i] = Philox word i of (seed, stream, offset) for i < n, or its uniform float when `uniform`. */
-export function philoxWords(out: HostArray | Float64Array, n: number, seed: number, stream: number, offset: number, uniform: boolean): void {
+/** out[i] = Philox word i at (key, counter words) for i < n, or its uniform float when `uniform`. */
+export function philoxWords(out: HostArray | Float64Array, n: number, key: readonly [number, number], counter: readonly [number, number, number], uniform: boolean): void {
   // Function-local copies of the constants: V8 folds these, not module-level bindings.
   const M0 = 0xd2511f53, M1 = 0xcd9e8d57, W0 = 0x9e3779b9, W1 = 0xbb67ae85;
-  const TWO_M32 = 2.3283064365386963e-10, TWO_32 = 4294967296;
+  const TWO_M32 = 2.3283064365386963e-10;
   const U24 = 5.9604644775390625e-8; // a uniform float is the top 24 bits times 2^-24 (bitsToUniform)
-  const key0 = seed >>> 0;
-  const key1 = Math.floor(seed / TWO_32) >>> 0;
-  const s = stream >>> 0;
-  let lo = offset % TWO_32;
-  let hi = Math.floor(offset / TWO_32) >>> 0;
+  const key0 = key[0] >>> 0, key1 = key[1] >>> 0;
+  const w1 = counter[0] >>> 0, w2 = counter[1] >>> 0, w3 = counter[2] >>> 0;
   const words = new Uint32Array(16);
-  // Four counter blocks (a, b, c, d) per pass, 16 words.
-  for (let i = 0; i < n; i += 16) {
-    let a0 = lo, a1 = hi;
-    if (++lo === TWO_32) { lo = 0; hi++; }
-    let b0 = lo, b1 = hi;
-    if (++lo === TWO_32) { lo = 0; hi++; }
-    let c0 = lo, c1 = hi;
-    if (++lo === TWO_32) { lo = 0; hi++; }
-    let d0 = lo, d1 = hi;
-    if (++lo === TWO_32) { lo = 0; hi++; }
-    let a2 = s, a3 = 0, b2 = s, b3 = 0, c2 = s, c3 = 0, d2 = s, d3 = 0;
+  // Four counter blocks (a, b, c, d) per pass, 16 words; block index i / 4 (< 2^32: checked by the shape rules).
+  for (let i = 0, blk = 0; i < n; i += 16, blk += 4) {
+    let a0 = blk, b0 = blk + 1, c0 = blk + 2, d0 = blk + 3;
+    let a1 = w1, b1 = w1, c1 = w1, d1 = w1;
+    let a2 = w2, b2 = w2, c2 = w2, d2 = w2;
+    let a3 = w3, b3 = w3, c3 = w3, d3 = w3;
     let k0 = key0, k1 = key1;
     for (let r = 0; r < 10; r++) {
       // (hi, lo) of M0·x0 and M1·x2 for each block; see the header for the high word.
@@ -78,9 +70,9 @@ const MEMO_ENTRIES = 6;
 const MEMO_WORDS = 4 << 20; // 16 MiB of u32
 const memo: { key: string; bits: Uint32Array }[] = [];
 
-/** The first n Philox words of (seed, stream, offset), shared and read-only (see header). */
-export function maskBits(n: number, seed: number, stream: number, offset: number): Uint32Array {
-  const key = `${seed}:${stream}:${offset}:${n}`;
+/** The first n Philox words at (key, counter), shared and read-only (see header). */
+export function maskBits(n: number, k: readonly [number, number], counter: readonly [number, number, number]): Uint32Array {
+  const key = `${k[0]}:${k[1]}:${counter[0]}:${counter[1]}:${counter[2]}:${n}`;
   const at = memo.findIndex((e) => e.key === key);
   if (at >= 0) {
     const e = memo.splice(at, 1)[0]!;
@@ -88,7 +80,7 @@ export function maskBits(n: number, seed: number, stream: number, offset: number
     return e.bits;
   }
   const bits = new Uint32Array(n);
-  philoxWords(bits, n, seed, stream, offset, false);
+  philoxWords(bits, n, k, counter, false);
   if (n <= MEMO_WORDS) {
     memo.push({ key, bits });
     let words = 0;
@@ -98,9 +90,9 @@ export function maskBits(n: number, seed: number, stream: number, offset: number
   return bits;
 }
 
-export const randomBits: CpuKernel<Prim.RandomBits> = (_in, { seed, stream, offset, kind }, out) => {
+export const randomBits: CpuKernel<Prim.RandomBits> = (_in, { key, counter, kind }, out) => {
   const n = sizeOfShape(out.shape);
   const r = allocHost(out.dtype, n);
-  philoxWords(r, n, seed, stream, offset, kind === 'uniform');
+  philoxWords(r, n, key, counter, kind === 'uniform');
   return r;
 };
