@@ -3,6 +3,7 @@
 
 export { bbAlphaLoss, bbAlphaLossComposed, bbAlphaPerPoint, bbAlphaRegressionLoss, classLogLikelihood, SMALL_ALPHA, type GaussianOptions } from './loss.js';
 export { tileSamples, mcForward, mcPredictProbs, mcPredictSamples, type McPredictOptions } from './mc.js';
+export { checkMcTile, activationWidths, MC_TILE_FLAGS, type McTileOptions } from './mc-working-set.js';
 export { classificationMetrics, regressionMetrics, entropyOf, auroc, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
 export { fgsm, targetedFgsm, type AttackOptions, type AttackObjective, type TargetedOptions } from './attacks.js';
 export { trainClassifier, type BbAlphaTrainOptions } from './train.js';

@@ -80,8 +80,14 @@ function checkLabels(logits: Tensor, labels: Tensor): void {
 }
 
 export interface GaussianOptions {
-  /** Fixed precision τ, or a learned log τ as a scalar tensor. */
+  /** Fixed precision τ: finite and > 0 (checked). */
   tau?: number;
+  /**
+   * A learned log τ as a scalar tensor. It lives on the device, so its value is not checked
+   * here (that would cost a read-back per step): a log τ that has become non-finite (or so
+   * large that exp overflows) makes the loss non-finite, and fit's
+   * check of the training loss refuses it.
+   */
   logTau?: Tensor;
 }
 
@@ -98,7 +104,9 @@ export function bbAlphaRegressionLoss(f: Tensor, y: Tensor, alpha: number, opts:
     throw new ShapeError('bbAlphaRegressionLoss', `targets of shape [${M}, ${D}]`, fmtShape(y.shape));
   if ((opts.tau === undefined) === (opts.logTau === undefined))
     throw new ValueError('bbAlphaRegressionLoss', 'exactly one of tau or logTau', opts.tau === undefined ? 'neither' : 'both');
-  if (opts.tau !== undefined && !(opts.tau > 0)) throw new ValueError('bbAlphaRegressionLoss', 'tau > 0', String(opts.tau));
+  // τ = ∞ would give ∞·0 = NaN where a sample fits exactly, and −(D/2)·log ∞ = −∞ anyway
+  if (opts.tau !== undefined && !(Number.isFinite(opts.tau) && opts.tau > 0))
+    throw new ValueError('bbAlphaRegressionLoss', 'a finite tau > 0', String(opts.tau));
   const diff = sub(f, reshape(y, [M, 1, D]));
   const sq = sum(mul(diff, diff), 2); // [M, K]
   const logTau = opts.logTau ?? null;

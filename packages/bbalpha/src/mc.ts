@@ -5,6 +5,7 @@
 
 import { add, div, expand, keep, keyFor, mean, mul, noGrad, reshape, softmax, tidy, ValueError, type Key, type Tensor } from '@alphadrop/core';
 import type { ForwardContext, Module } from '@alphadrop/nn';
+import { checkMcTile } from './mc-working-set.js';
 
 /** [M, ...] → [M·K, ...], each input repeated K times in consecutive rows. */
 export function tileSamples(x: Tensor, K: number): Tensor {
@@ -16,6 +17,7 @@ export function tileSamples(x: Tensor, K: number): Tensor {
 /** One stochastic pass over K tiled copies: outputs [M, K, ...out]. */
 export function mcForward(model: Module, x: Tensor, K: number, ctx: ForwardContext): Tensor {
   const M = x.shape[0]!;
+  checkMcTile('mcForward', model, x.shape, K, { dtype: x.dtype, backend: x.backend });
   const y = model.forward(tileSamples(x, K), ctx);
   return reshape(y, [M, K, ...y.shape.slice(1)]);
 }

@@ -5,6 +5,7 @@ import { tensor, type Tensor } from '@alphadrop/core';
 import { fit, Optimizer, type EpochLogs, type FitResult, type LogMode, type Module, type OptimizerOptions } from '@alphadrop/nn';
 import { bbAlphaLoss } from './loss.js';
 import { mcForward } from './mc.js';
+import { checkMcTile } from './mc-working-set.js';
 
 export interface BbAlphaTrainOptions {
   alpha: number;
@@ -22,6 +23,7 @@ export interface BbAlphaTrainOptions {
 export async function trainClassifier(model: Module, images: Float32Array, labels: Int32Array, o: BbAlphaTrainOptions): Promise<FitResult> {
   const n = labels.length;
   const d = images.length / n;
+  checkMcTile('trainClassifier', model, [o.batchSize, d], o.samples, { training: true, flag: 'samples (--samples) or batchSize (--batch-size)' });
   const x: Tensor = tensor(images, [n, d]);
   const y: Tensor = tensor(labels, [n]);
   const optimizer = new Optimizer(model, o.optimizer ?? { rule: 'adam', lr: 1e-3 });

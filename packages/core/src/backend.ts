@@ -32,6 +32,14 @@ export interface BackendCounters {
   bytesTransferred: number;
 }
 
+/** What one working set may use on a backend (working-set.ts checks tiles against it). */
+export interface BackendLimits {
+  /** The largest single tensor storage, in bytes (WebGPU: min(maxBufferSize, maxStorageBufferBindingSize)). */
+  maxBufferBytes: number;
+  /** Host memory all live tensors may use, in bytes (the CPU's budget); undefined where unknown. */
+  hostBudgetBytes?: number;
+}
+
 export interface Backend<S = unknown> {
   /** 'cpu', 'cpu-reference', 'webgpu', ... */
   readonly name: string;
@@ -47,4 +55,6 @@ export interface Backend<S = unknown> {
   free(storage: S): void;
   /** Submits any recorded work (GPU); a no-op on the CPU. */
   flush(): void;
+  /** Size limits, for refusing a too-large tile before allocating it; absent means none known. */
+  limits?(): BackendLimits;
 }

@@ -22,32 +22,68 @@ export interface CreateOptions {
 
 type Nested = number | boolean | readonly Nested[];
 
-function flatten(values: Nested, shape: number[], out: (number | boolean)[], depth: number): void {
-  if (Array.isArray(values)) {
-    if (shape.length <= depth) shape.push(values.length);
-    else if (shape[depth] !== values.length)
-      throw new ShapeError('tensor', `a rectangular nested array (length ${shape[depth]} at depth ${depth})`, `length ${values.length}`);
-    for (const v of values) flatten(v as Nested, shape, out, depth + 1);
-  } else {
-    if (shape.length !== depth) throw new ShapeError('tensor', 'a rectangular nested array', `a scalar at depth ${depth}`);
-    out.push(values as number | boolean);
+/** Where an element sits, for error messages: [1][0]. */
+const at = (path: readonly number[]): string => path.map((i) => `[${i}]`).join('') || 'the top level';
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)})`;
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'object') return ArrayBuffer.isView(v) ? `a nested ${v.constructor.name}` : `an object (${Object.prototype.toString.call(v)})`;
+  return `a ${typeof v}`;
+}
+
+/**
+ * Element checks of tensor(): numbers (NaN and ±Infinity are values like any other) and
+ * booleans only. Number('a') would be a silent NaN and Number([]) a silent 0.
+ */
+function checkElement(v: unknown, path: readonly number[]): number | boolean {
+  if (typeof v === 'number' || typeof v === 'boolean') return v;
+  throw new DTypeError('tensor', 'numbers or booleans', describe(v), `at ${at(path)}`);
+}
+
+/** The shape of a nested array, read along its first elements (checked by flatten). */
+function nestedShape(values: unknown): number[] {
+  const shape: number[] = [];
+  for (let v = values; Array.isArray(v); v = v[0]) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+  }
+  return shape;
+}
+
+function flatten(values: unknown, shape: readonly number[], out: (number | boolean)[], path: number[]): void {
+  const depth = path.length;
+  if (depth === shape.length) {
+    if (Array.isArray(values)) throw new ShapeError('tensor', `a rectangular nested array (a scalar at ${at(path)})`, `an array of length ${values.length}`);
+    out.push(checkElement(values, path));
+    return;
+  }
+  if (!Array.isArray(values))
+    throw new ShapeError('tensor', `a rectangular nested array (an array of length ${shape[depth]} at ${at(path)})`, describe(values));
+  if (values.length !== shape[depth])
+    throw new ShapeError('tensor', `a rectangular nested array (length ${shape[depth]} at ${at(path)})`, `length ${values.length}`);
+  for (let i = 0; i < values.length; i++) {
+    path.push(i);
+    flatten(values[i], shape, out, path);
+    path.pop();
   }
 }
 
 /**
  * A tensor from nested arrays or a flat array/typed array with an explicit shape.
- * The dtype defaults to the typed array's, or f32.
+ * The dtype defaults to the typed array's, or f32. Elements must be numbers or booleans
+ * (DTypeError otherwise) and nested arrays rectangular (ShapeError otherwise).
  */
 export function tensor(values: Nested | ArrayLike<number>, shape?: Shape, opts: CreateOptions = {}): Tensor {
   let flat: ArrayLike<number | boolean>;
   let inferred: number[];
-  if (ArrayBuffer.isView(values) || (shape !== undefined && Array.isArray(values) && !values.some(Array.isArray))) {
-    flat = values as ArrayLike<number>;
-    inferred = shape ? [...shape] : [flat.length];
+  if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
+    flat = values as unknown as ArrayLike<number>;
+    inferred = [flat.length];
   } else {
     const out: (number | boolean)[] = [];
-    inferred = [];
-    flatten(values as Nested, inferred, out, 0);
+    inferred = nestedShape(values);
+    flatten(values, inferred, out, []);
     flat = out;
   }
   const finalShape = shape ? [...shape] : inferred;

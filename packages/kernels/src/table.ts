@@ -76,6 +76,8 @@ export const gpuKernels: { [P in Prim]: GpuKernel<P> } = {
  * Primitives whose parameters include run-time values (RNG coordinates, learning rates):
  * `key` is the part that shapes the WGSL (the plan cache key) and `uniforms` rebuilds just
  * the per-program uniform blocks, so a new step reuses the cached plan and pipeline.
+ * Keys are serialised by planKey (runtime/plan-key.ts), which tells ±0, ±Infinity and NaN
+ * apart: any plain value may go in a key.
  */
 export const gpuDynamic: { [P in Prim]?: { key(p: PrimParams[P]): unknown; uniforms(p: PrimParams[P]): (Uint32Array | undefined)[] } } = {
   [Prim.RandomBits]: { key: (p) => [p.shape, p.kind, p.dtype], uniforms: (p) => [randomUniformBlock(p)] },

@@ -2,7 +2,8 @@
 // for every primitive; `cpu` runs the optimised kernels of fast.ts where they exist and the
 // oracle elsewhere. Both store f64, which the gradient checks use.
 
-import type { Backend, BackendCounters, Operand, OutSpec } from '../backend.js';
+import type { Backend, BackendCounters, BackendLimits, Operand, OutSpec } from '../backend.js';
+import { cpuMemoryBudget } from '../working-set.js';
 import { DTYPES, bytesPerElement, type DType, type HostArray } from '../dtype.js';
 import { ValueError } from '../errors.js';
 import type { Prim, PrimParams } from '../prims.js';
@@ -13,12 +14,16 @@ export type CpuKernelTable = { [P in Prim]: CpuKernel<P> };
 export interface CpuBackendOptions {
   /** Throw a ValueError naming the primitive when a float result holds NaN (debugging aid). */
   checkNumerics?: boolean;
+  /** Host memory one working set may use, in bytes (default: ALPHADROP_CPU_MEMORY, else 4 GiB). */
+  memoryBudgetBytes?: number;
 }
 
 export class CpuBackend implements Backend<HostArray> {
   readonly dtypes: readonly DType[] = DTYPES;
   readonly counters: BackendCounters = { dispatches: 0, submits: 0, compiles: 0, bytesAllocated: 0, bytesTransferred: 0 };
   checkNumerics: boolean;
+  /** undefined: ALPHADROP_CPU_MEMORY or the 4 GiB default, read when a tile is checked. */
+  memoryBudgetBytes: number | undefined;
 
   constructor(
     readonly name: string,
@@ -26,6 +31,14 @@ export class CpuBackend implements Backend<HostArray> {
     opts: CpuBackendOptions = {},
   ) {
     this.checkNumerics = opts.checkNumerics ?? false;
+    const b = opts.memoryBudgetBytes;
+    if (b !== undefined && !(Number.isFinite(b) && b > 0)) throw new ValueError('CpuBackend', 'a positive finite memoryBudgetBytes', String(b));
+    this.memoryBudgetBytes = b;
+  }
+
+  limits(): BackendLimits {
+    const budget = this.memoryBudgetBytes ?? cpuMemoryBudget();
+    return { maxBufferBytes: budget, hostBudgetBytes: budget };
   }
 
   upload(values: HostArray, dtype: DType): HostArray {

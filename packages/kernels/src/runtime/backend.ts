@@ -9,6 +9,7 @@ import {
   DeviceError,
   type Backend,
   type BackendCounters,
+  type BackendLimits,
   type DType,
   type HostArray,
   type Operand,
@@ -19,6 +20,7 @@ import {
 } from '@alphadrop/core';
 import { BufferPool } from './buffer-pool.js';
 import { PipelineCache } from './pipelines.js';
+import { planKey } from './plan-key.js';
 import type { GpuKernel, GpuPlan, GpuProgram, KernelCaps, BufferRole } from './plan.js';
 import { Profiler, type KernelProfile } from './profiler.js';
 import { UniformArena } from './uniform-arena.js';
@@ -130,7 +132,8 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     this.counters.bytesAllocated += bytes;
     if (bytes === 0) return result;
     const dynamic = gpuDynamic[prim] as { key(p: PrimParams[P]): unknown; uniforms(p: PrimParams[P]): (Uint32Array | undefined)[] } | undefined;
-    let key = `${prim}|${JSON.stringify(dynamic ? dynamic.key(params) : params)}|${out.dtype}${out.shape.join(',')}`;
+    // planKey, not JSON.stringify: that writes ±Infinity and NaN as null and -0 as 0
+    let key = `${prim}|${planKey(dynamic ? dynamic.key(params) : params)}|${out.dtype}${out.shape.join(',')}`;
     for (const x of inputs) key += `|${x.dtype}${x.shape.join(',')}`;
     let cached = this.plans.get(key);
     if (!cached) {
@@ -245,6 +248,16 @@ export class WebGpuBackend implements Backend<GpuStorage> {
       default:
         return Uint8Array.from(new Uint32Array(raw));
     }
+  }
+
+  /**
+   * One storage binding must hold a whole tensor: the smaller of the device's maxBufferSize
+   * and maxStorageBufferBindingSize (the Node and browser layers request the adapter's own
+   * maxima). WebGPU does not report total device memory, so there is no total budget here.
+   */
+  limits(): BackendLimits {
+    const l = this.device.limits;
+    return { maxBufferBytes: Math.min(l.maxBufferSize, l.maxStorageBufferBindingSize) };
   }
 
   free(storage: GpuStorage): void {
