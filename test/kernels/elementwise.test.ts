@@ -105,7 +105,7 @@ describe('cast among f32, i32, u32, bool', () => {
       const build = from === 'f32' && to === 'i32' ? () => cast(mul(source.f32!(), tensor(1e-3)), to) : () => cast(source[from]!(), to);
       gpuCase(`${from} -> ${to}`, build, { rtol: 1e-7, atol: 0 });
     }
-  gpuCase('f32 -> bool: NaN and -0 are false', () => cast(tensor([NaN, -0, 0, 1e-30, -Infinity]), 'bool'));
+  gpuCase('f32 -> bool: -0 is false, NaN is true (x != 0, as numpy)', () => cast(tensor([NaN, -0, 0, 1e-30, -Infinity]), 'bool'));
 });
 
 coversItsPrimitives('elementwise');

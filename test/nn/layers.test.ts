@@ -4,15 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   add, cpuBackend, crossEntropy, dropout, matmul, memory, mul, relu, setBackend, sub, tensor, tidy, valueAndGradsOf,
-  randomUniform, type Tensor,
+  randomUniform, keyFor, derive, rootKey, ValueError, type Tensor,
 } from '@alphadrop/core';
 import {
-  Conv2d, Dropout, Flatten, Linear, MaxPool2d, Optimizer, ReLU, Sequential, dropoutCoordinates, fit, mlp, resetInitStreams,
+  Conv2d, Dropout, Flatten, Linear, MaxPool2d, Optimizer, ReLU, Sequential, dropoutCoordinates, fit, mlp,
   schedules, type ForwardContext,
 } from '@alphadrop/nn';
 
 setBackend(cpuBackend('fast'));
-const ctx: ForwardContext = { seed: 7, step: 3, purpose: 'train' };
+const ctx: ForwardContext = { key: keyFor(7, 'trainDropout'), step: 3 };
 const vals = (t: Tensor) => Array.from(t.dataSync());
 const close = (a: number[], b: number[], tol = 1e-5) => {
   expect(a.length).toBe(b.length);
@@ -21,9 +21,8 @@ const close = (a: number[], b: number[], tol = 1e-5) => {
 
 describe('Sequential fuses Dropout → Linear → ReLU and equals the composition', () => {
   it('forward and gradients match the unfused layers', () => {
-    resetInitStreams();
     const model = mlp([6, 5, 3], { dropout: 0.5, seed: 1 });
-    const x = randomUniform([4, 6], { seed: 2 });
+    const x = randomUniform([4, 6], keyFor(2, 'user'));
     const [l1, l2] = model.layers.filter((l): l is Linear => l instanceof Linear);
     const d = model.layers.filter((l): l is Dropout => l instanceof Dropout);
     const unfused = () => {
@@ -48,37 +47,65 @@ describe('Sequential fuses Dropout → Linear → ReLU and equals the compositio
   });
   it('the CNN placement: dropout before the dense layers only', () => {
     const cnn = new Sequential([
-      new Conv2d(1, 4, 3), new ReLU(), new Conv2d(4, 4, 3), new ReLU(), new MaxPool2d(2), new Flatten(),
-      new Dropout(0.5), new Linear(4 * 12 * 12, 10), new ReLU(), new Dropout(0.5), new Linear(10, 10),
+      new Conv2d(1, 4, 3, { index: 0 }), new ReLU(), new Conv2d(4, 4, 3, { index: 1 }), new ReLU(), new MaxPool2d(2), new Flatten(),
+      new Dropout(0.5), new Linear(4 * 12 * 12, 10, { index: 2 }), new ReLU(), new Dropout(0.5), new Linear(10, 10, { index: 3 }),
     ]);
-    const y = cnn.forward(randomUniform([2, 1, 28, 28], { seed: 1 }), ctx);
+    const y = cnn.forward(randomUniform([2, 1, 28, 28], keyFor(1, 'user')), ctx);
     expect(y.shape).toEqual([2, 10]);
   });
 });
 
 describe('modes and masks', () => {
-  it('eval turns dropout off, mc keeps it on; masks depend on step and purpose', () => {
+  it('eval turns dropout off, mc keeps it on; masks depend on step and key (purpose, seed)', () => {
     const model = mlp([8, 8], { dropout: 0.5 });
-    const x = randomUniform([3, 8], { seed: 4 });
+    const x = randomUniform([3, 8], keyFor(4, 'user'));
     const train1 = vals(model.forward(x, ctx));
     expect(vals(model.forward(x, ctx))).toEqual(train1); // same coordinates, same mask
     expect(vals(model.forward(x, { ...ctx, step: 4 }))).not.toEqual(train1);
-    expect(vals(model.forward(x, { ...ctx, purpose: 'predict' }))).not.toEqual(train1);
+    expect(vals(model.forward(x, { ...ctx, step: 3 + 2 ** 32 }))).not.toEqual(train1); // the step's high word counts
+    expect(vals(model.forward(x, { ...ctx, key: keyFor(7, 'predict', 0) }))).not.toEqual(train1);
+    expect(vals(model.forward(x, { ...ctx, key: keyFor(8, 'trainDropout') }))).not.toEqual(train1);
     model.eval();
     const lin = model.layers[1] as Linear;
     close(vals(model.forward(x, ctx)), vals(add(matmul(x, lin.weight), lin.bias!)));
     model.mc();
     expect(vals(model.forward(x, ctx))).toEqual(train1);
   });
-  it('documents the mask coordinates', () => {
-    expect(dropoutCoordinates(0.5, 2, { seed: 9, step: 5, purpose: 'predict' })).toEqual({ keepProb: 0.5, seed: 9, stream: 65538, offset: 5 * 2 ** 32 });
+  it('documents the mask coordinates: key = ctx.key, counter = (layer, step lo, step hi)', () => {
+    const key = keyFor(9, 'predict', 1);
+    expect(dropoutCoordinates(0.5, 2, { key, step: 5 })).toEqual({ keepProb: 0.5, key, counter: [2, 5, 0] });
+    expect(dropoutCoordinates(0.5, 7, { key, step: 3 * 2 ** 32 + 11 })).toEqual({ keepProb: 0.5, key, counter: [7, 11, 3] });
+    expect(() => dropoutCoordinates(0.5, 0, { key, step: -1 })).toThrow(ValueError);
+    expect(() => dropoutCoordinates(0.5, 0, { key, step: 2 ** 53 })).toThrow(ValueError);
+  });
+});
+
+describe('weight initialisation keys', () => {
+  const weight = (l: Linear) => vals(l.weight);
+  it('mlp(): the layer at position i gets derive(rootKey(seed), init, i); the same seed builds the same model', () => {
+    const a = mlp([6, 5, 3], { dropout: 0.5, seed: 4 });
+    const b = mlp([6, 5, 3], { dropout: 0.5, seed: 4 });
+    a.parameters().forEach((p, i) => expect(vals(p)).toEqual(vals(b.parameters()[i]!)));
+    expect(vals(mlp([6, 5, 3], { dropout: 0.5, seed: 5 }).parameters()[0]!)).not.toEqual(vals(a.parameters()[0]!));
+    const linears = a.layers.filter((l): l is Linear => l instanceof Linear);
+    expect(linears.map((l) => a.layers.indexOf(l))).toEqual([1, 4]); // Dropout, Linear, ReLU, Dropout, Linear
+    for (const l of linears)
+      expect(weight(l)).toEqual(weight(new Linear(l.inFeatures, l.outFeatures, { key: derive(rootKey(4), 'init', a.layers.indexOf(l)) })));
+  });
+  it('hand-built layers: seed and index pick the key, an explicit key wins', () => {
+    const w = weight(new Linear(4, 4, { seed: 3, index: 1 }));
+    expect(weight(new Linear(4, 4, { seed: 3, index: 1 }))).toEqual(w);
+    expect(weight(new Linear(4, 4, { key: keyFor(3, 'init', 1) }))).toEqual(w);
+    expect(weight(new Linear(4, 4, { seed: 3, index: 2 }))).not.toEqual(w);
+    expect(weight(new Linear(4, 4, { seed: 4, index: 1 }))).not.toEqual(w);
+    expect(weight(new Linear(4, 4, { seed: 3, index: 1, key: keyFor(3, 'init', 2) }))).toEqual(weight(new Linear(4, 4, { seed: 3, index: 2 })));
+    expect(weight(new Linear(4, 4))).toEqual(weight(new Linear(4, 4, { seed: 0, index: 0 }))); // documented defaults
   });
 });
 
 describe('flat-buffer optimizers', () => {
   const oneStep = (rule: 'sgd' | 'momentum' | 'nesterov' | 'adam', wd = 0) => {
-    resetInitStreams();
-    const model = new Sequential([new Dropout(0.5), new Linear(3, 2)]);
+    const model = new Sequential([new Dropout(0.5), new Linear(3, 2, { seed: 1, index: 0 })]);
     const opt = new Optimizer(model, { rule, lr: 0.1, momentum: 0.9, weightDecay: wd, decayForm: 'keepProb' });
     const before = model.parameters().map(vals);
     const g = [tensor(Float32Array.from([1, 2, 3, 4, 5, 6]), [3, 2]), tensor(Float32Array.from([0.5, -0.5]), [2])];
@@ -114,7 +141,6 @@ describe('flat-buffer optimizers', () => {
 
 describe('fit', () => {
   it('learns a separable problem, logs JSON epochs, holds memory flat, stops early', async () => {
-    resetInitStreams();
     const n = 256;
     const xs = new Float32Array(n * 2), ys = new Int32Array(n);
     for (let i = 0; i < n; i++) {

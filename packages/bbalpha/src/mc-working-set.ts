@@ -4,7 +4,7 @@
 // call it before they tile M inputs into M·K rows.
 
 import { checkWorkingSet, fmtShape, sizeOf, ShapeError, windowOut, type Backend, type DType, type Shape, type WorkingSetEstimate } from '@alphadrop/core';
-import { Conv2d, Flatten, Linear, MaxPool2d, Sequential, type Module } from '@alphadrop/nn';
+import { Conv2d, Flatten, Linear, MaxPool2d, Reshape, Sequential, type Module } from '@alphadrop/nn';
 
 /** What mcForward names when it cannot tell training from prediction. */
 export const MC_TILE_FLAGS = 'samples (--samples / --test-samples, or the prediction chunk) or the inputs per pass (batchSize / --batch-size)';
@@ -16,6 +16,7 @@ const pair = (v: number | readonly [number, number] | undefined, dflt: number): 
 function rowShapeAfter(layer: Module, row: Shape): Shape {
   if (layer instanceof Linear) return [layer.outFeatures];
   if (layer instanceof Flatten) return [sizeOf(row)];
+  if (layer instanceof Reshape) return [...layer.shape];
   if ((layer instanceof Conv2d || layer instanceof MaxPool2d) && row.length !== 3)
     throw new ShapeError('mcWorkingSet', `a [C, H, W] input row before ${layer.constructor.name}`, fmtShape(row));
   if (layer instanceof Conv2d) {

@@ -19,7 +19,9 @@ function lseComposite(x: Tensor, axis: number, keepDims: boolean): Tensor {
   const m = op.max(x, axis, true);
   // The max is a constant shift: its gradient contributions cancel, but stopping it keeps
   // the tape small and the tie-splitting of max out of the picture.
-  const mc = stopGradient(m);
+  // A non-finite max (a +Inf or all -Inf row, or NaN) shifts by 0 instead, so the row's
+  // result is +Inf / -Inf / NaN as IEEE gives it rather than Inf - Inf = NaN (the fused rule).
+  const mc = stopGradient(op.where(op.equal(op.sub(m, m), 0), m, 0));
   const s = op.log(op.sum(op.exp(op.sub(x, mc)), axis, true));
   const r = op.add(s, mc);
   return keepDims ? r : op.reshape(r, r.shape.filter((_, i) => i !== normalize(axis, x.rank)));

@@ -182,7 +182,7 @@ export interface PrimParams {
   /** axes: sorted, non-negative, distinct. */
   [Prim.Sum]: { axes: readonly number[]; keepDims: boolean };
   [Prim.Max]: { axes: readonly number[]; keepDims: boolean };
-  /** Index (i32) of the first maximum along one axis. */
+  /** Index (i32) along one axis of the first NaN, else of the first maximum (numpy's rule). */
   [Prim.Argmax]: { axis: number; keepDims: boolean };
   /** [..., M, K] x [..., K, N] with broadcast batch dims; trans* transposes the last two dims first. */
   [Prim.Matmul]: { transA: boolean; transB: boolean };
@@ -192,7 +192,7 @@ export interface PrimParams {
   /** x [N,C,H,W], dy [N,O,Ho,Wo] -> dw [O,C,kh,kw]. */
   [Prim.Conv2dFilterGrad]: Conv2dGeometry & { filterShape: readonly [number, number, number, number] };
   [Prim.MaxPool2d]: Pool2dGeometry;
-  /** x, dy -> dx: dy routed to the first maximum of each window. */
+  /** x, dy -> dx: dy routed to the first NaN, else the first maximum, of each window. */
   [Prim.MaxPool2dGrad]: Pool2dGeometry;
   [Prim.Reshape]: { shape: readonly number[] };
   [Prim.Permute]: { perm: readonly number[] };

@@ -32,7 +32,7 @@ export type LayerKind = (typeof LAYER_KINDS)[number];
 
 type ErrorClass = new (where: string, expected: string, received: string, detail?: string) => AlphadropError;
 
-const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v));
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function positiveInt(E: ErrorClass, where: string, v: unknown, min = 1): number {
@@ -274,8 +274,18 @@ export function dropoutRates(arch: readonly LayerSpec[]): number[] {
   return arch.flatMap((l) => (l.kind === 'dropout' ? [l.rate] : []));
 }
 
-/** The architecture with every dropout rate replaced by `rate` (layers with rate 0 stay absent). */
+/**
+ * The architecture with every dropout layer's rate set to `rate` (0 keeps the layer,
+ * inactive, so parameter names stay those of the original). Layers are not added where
+ * there were none.
+ */
 export function withDropoutRate(arch: readonly LayerSpec[], rate: number): Architecture {
   checkRate('withDropoutRate', rate);
-  return arch.flatMap((l): LayerSpec[] => (l.kind !== 'dropout' ? [l] : rate > 0 ? [{ kind: 'dropout', rate }] : []));
+  return arch.map((l): LayerSpec => (l.kind === 'dropout' ? { kind: 'dropout', rate } : l));
+}
+
+/** The paper's MLP: dropout before every Linear (the input included), ReLU between (arch.ts). */
+export function mlp(sizes: readonly number[], opts: { dropout?: number; seed?: number; inputDropout?: boolean } = {}): Sequential {
+  const { seed, ...layout } = opts;
+  return buildModel(mlpArchitecture(sizes, layout), { seed: seed ?? 0 });
 }

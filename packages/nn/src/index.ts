@@ -6,7 +6,7 @@ export { Module, type Mode, type ForwardContext, type ParameterInfo } from './mo
 export { glorotUniform, heNormal, type InitKey, type Initializer } from './init.js';
 export { Dropout, dropoutCoordinates } from './layers/dropout.js';
 export { Linear, Conv2d, MaxPool2d, Flatten, ReLU, Tanh, Sigmoid, type LayerInit } from './layers/layers.js';
-export { Sequential, mlp } from './layers/sequential.js';
+export { Sequential } from './layers/sequential.js';
 export { Optimizer, schedules, type OptimizerOptions, type Schedule } from './optim/optimizer.js';
 export { fit, epochPermutation, type FitOptions, type FitResult, type Callback, type EpochLogs, type DeviceData } from './train/fit.js';
 export type { LogMode } from './train/progress.js';
@@ -19,7 +19,7 @@ export {
   type TrainingState, type CheckpointMetadata, type Normalisation, type LoadOptions,
 } from './checkpoint/checkpoint.js';
 export {
-  buildModel, describeModel, describeArchitecture, dropoutRates, withDropoutRate, mlpArchitecture, paperCnnArchitecture, paperCnn,
+  mlp, buildModel, describeModel, describeArchitecture, dropoutRates, withDropoutRate, mlpArchitecture, paperCnnArchitecture, paperCnn,
   parseArchitecture, LAYER_KINDS, type Architecture, type LayerSpec, type LayerKind,
 } from './arch.js';
 export { Reshape } from './layers/reshape.js';

@@ -1,9 +1,21 @@
 // The CPU oracle: a naive, obviously-correct implementation of every primitive, written
 // for clarity (index arithmetic, no blocking) and computing in float64 JS numbers. Every
 // other implementation (the fast CPU backend, the WGSL kernels) is tested against it.
+//
+// Non-finite values propagate as in IEEE arithmetic (test/helpers/nonfinite-cases.ts states
+// the expectation per primitive). The rules that are choices rather than arithmetic:
+//   max, argmax, max-pool  NaN is the largest value and the first NaN wins (numpy's rule:
+//                          max is NaN, argmax and the pool's routing pick the first NaN)
+//   logsumexp              m = max (NaN-propagating); a non-finite m is the result (+Inf,
+//                          -Inf when all are -Inf, NaN), else m + log Σ exp(x − m)
+//   conv family            every product of the dense formula is evaluated, padding and
+//                          stride holes as zeros (0·Inf = NaN): what the GEMM kernels do
+//   cast float → int       truncates, saturates at the type's range, NaN → 0; → bool is
+//                          x != 0, so NaN → true (numpy)
+//   where, dropout         selections: an unselected or dropped NaN does not leak
 
 import type { Operand, OutSpec } from '../backend.js';
-import { allocHost, type HostArray } from '../dtype.js';
+import { allocHost, isFloat, type HostArray } from '../dtype.js';
 import { ValueError } from '../errors.js';
 import { Prim, type DropoutParams, type PrimParams, type UnaryPrim, type BinaryPrim } from '../prims.js';
 import { bitsToUniform, keepThreshold, philoxFill } from '../random/philox.js';
@@ -95,7 +107,10 @@ function matmulRef([a, b]: readonly CpuOperand[], { transA, transB }: PrimParams
   return r;
 }
 
-/** Visits every (output position, filter tap, input position) triple of a convolution. */
+/**
+ * Visits every (output position, filter tap, input position) triple of a convolution,
+ * taps that land in the padding included with input position -1 (a zero of the padded input).
+ */
 function forEachConvTap(
   xShape: Shape,
   wShape: Shape,
@@ -115,8 +130,8 @@ function forEachConvTap(
               for (let kw = 0; kw < KW; kw++) {
                 const ih = oh * g.stride[0] - g.padding[0] + kh * g.dilation[0];
                 const iw = ow * g.stride[1] - g.padding[1] + kw * g.dilation[1];
-                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
-                visit(((n * C + c) * H + ih) * W + iw, ((o * C + c) * KH + kh) * KW + kw, ((n * O + o) * HO + oh) * WO + ow);
+                const inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+                visit(inside ? ((n * C + c) * H + ih) * W + iw : -1, ((o * C + c) * KH + kh) * KW + kw, ((n * O + o) * HO + oh) * WO + ow);
               }
 }
 
@@ -126,7 +141,12 @@ function outShapeOfConv(x: Shape, w: Shape, g: PrimParams[Prim.Conv2d]): number[
   return [x[0]!, w[0]!, ho, wo];
 }
 
-/** For each pooling output, the flat input index of its first maximum (-1 if the window is all padding). */
+/** NaN counts as larger than everything and the first NaN stays (numpy's max/argmax rule). */
+function beats(v: number, best: number): boolean {
+  return best === best && (v > best || v !== v);
+}
+
+/** For each pooling output, the flat input index of its first maximum, or first NaN (-1 if the window is all padding). */
 export function poolArgmax(x: CpuOperand, g: PrimParams[Prim.MaxPool2d], outShape: Shape): Int32Array {
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const [, , HO, WO] = outShape as [number, number, number, number];
@@ -143,7 +163,7 @@ export function poolArgmax(x: CpuOperand, g: PrimParams[Prim.MaxPool2d], outShap
             if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
             const i = (nc * H + ih) * W + iw;
             const v = x.storage[i]!;
-            if (at < 0 || v > best) {
+            if (at < 0 || beats(v, best)) {
               best = v;
               at = i;
             }
@@ -151,6 +171,18 @@ export function poolArgmax(x: CpuOperand, g: PrimParams[Prim.MaxPool2d], outShap
         arg[(nc * HO + oh) * WO + ow] = at;
       }
   return arg;
+}
+
+/** m + log Σ exp(x − m) given the shift m = max(x) (NaN-propagating): a non-finite m is the answer itself. */
+function shiftedLse(m: number, sumExp: () => number): number {
+  return Number.isFinite(m) ? m + Math.log(sumExp()) : m;
+}
+
+/** Float → integer: truncate toward zero, saturate at the i32 range, NaN → 0 (u32 stores wrap negatives). */
+function floatToInt(v: number, dtype: 'i32' | 'u32'): number {
+  if (v !== v) return 0;
+  if (dtype === 'u32' && v >= 0) return Math.min(Math.trunc(v), 4294967295);
+  return Math.max(-2147483648, Math.min(2147483647, Math.trunc(v)));
 }
 
 function checkIndices(where: string, idx: HostArray, bound: number): void {
@@ -183,9 +215,11 @@ export function bbAlphaPoint(logits: ArrayLike<number>, n: number, K: number, C:
     const at = (n * K + k) * C;
     let m = -Infinity;
     for (let c = 0; c < C; c++) m = Math.max(m, logits[at + c]!);
-    let z = 0;
-    for (let c = 0; c < C; c++) z += Math.exp(logits[at + c]! - m);
-    const lse = m + Math.log(z);
+    const lse = shiftedLse(m, () => {
+      let z = 0;
+      for (let c = 0; c < C; c++) z += Math.exp(logits[at + c]! - m);
+      return z;
+    });
     for (let c = 0; c < C; c++) sm[k * C + c] = Math.exp(logits[at + c]! - lse);
     ll[k] = logits[at + label]! - lse;
   }
@@ -206,7 +240,7 @@ export function bbAlphaPoint(logits: ArrayLike<number>, n: number, K: number, C:
       let v = 0;
       for (let k = 0; k < K; k++) v += (ll[k]! - mean) ** 2 / K;
       loss = -mean - (alpha / 2) * v;
-    } else loss = -(m + Math.log(z) - Math.log(K)) / alpha;
+    } else loss = -(shiftedLse(m, () => z) - Math.log(K)) / alpha;
   }
   return { loss, weights, softmax: sm };
 }
@@ -253,7 +287,7 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
   },
   [Prim.Sum]: ([x], { axes }, out) => reduce(x!, axes, out, 0, (acc, v) => acc + v),
   [Prim.Max]: ([x], { axes }, out) =>
-    reduce(x!, axes, out, -Infinity, (acc, v) => (v > acc || Number.isNaN(v) || Number.isNaN(acc) ? (Number.isNaN(acc) ? acc : v) : acc)),
+    reduce(x!, axes, out, -Infinity, (acc, v) => (beats(v, acc) ? v : acc)),
   [Prim.Argmax]: ([x], { axis }, out) => {
     const r = allocHost('i32', sizeOf(out.shape));
     const best = new Float64Array(r.length).fill(-Infinity);
@@ -263,7 +297,7 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
       const idx = unravel(i, x!.shape);
       const o = broadcastOffset(idx, keptShape);
       const v = x!.storage[i]!;
-      if (!seen[o] || v > best[o]!) {
+      if (!seen[o] || beats(v, best[o]!)) {
         seen[o] = 1;
         best[o] = v;
         r[o] = idx[axis]!;
@@ -274,21 +308,44 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
   [Prim.Matmul]: matmulRef,
   [Prim.Conv2d]: ([x, w], g, out) => {
     const r = new Float64Array(sizeOf(out.shape));
-    forEachConvTap(x!.shape, w!.shape, out.shape, g, (xi, wi, yi) => (r[yi]! += x!.storage[xi]! * w!.storage[wi]!));
+    forEachConvTap(x!.shape, w!.shape, out.shape, g, (xi, wi, yi) => (r[yi]! += (xi < 0 ? 0 : x!.storage[xi]!) * w!.storage[wi]!));
     const o = allocHost(out.dtype, r.length);
     o.set(r);
     return o;
   },
   [Prim.Conv2dInputGrad]: ([dy, w], g, out) => {
-    const r = new Float64Array(sizeOf(out.shape));
-    forEachConvTap(g.inputShape, w!.shape, dy!.shape, g, (xi, wi, yi) => (r[xi]! += dy!.storage[yi]! * w!.storage[wi]!));
-    const o = allocHost(out.dtype, r.length);
-    o.set(r);
+    // The transposed convolution: dx[n, c, ih, iw] = Σ_(o, kh, kw) dy'[n, o, th, tw]·w[o, c, kh, kw]
+    // with th = ih + p − kh·d, where dy' is dy upsampled by the stride and padded, both with
+    // zeros: every filter tap meets a dy value or a zero (0·Inf = NaN, as on the GPU).
+    const [N, C, H, W] = g.inputShape;
+    const [O, , KH, KW] = w!.shape as [number, number, number, number];
+    const [, , HO, WO] = dy!.shape as [number, number, number, number];
+    const dyAt = (n: number, o: number, th: number, tw: number): number => {
+      if (th < 0 || tw < 0 || th % g.stride[0] !== 0 || tw % g.stride[1] !== 0) return 0;
+      const oh = th / g.stride[0];
+      const ow = tw / g.stride[1];
+      return oh < HO && ow < WO ? dy!.storage[((n * O + o) * HO + oh) * WO + ow]! : 0;
+    };
+    const o = allocHost(out.dtype, sizeOf(out.shape));
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < C; c++)
+        for (let ih = 0; ih < H; ih++)
+          for (let iw = 0; iw < W; iw++) {
+            let s = 0;
+            for (let oc = 0; oc < O; oc++)
+              for (let kh = 0; kh < KH; kh++)
+                for (let kw = 0; kw < KW; kw++) {
+                  const th = ih + g.padding[0] - kh * g.dilation[0];
+                  const tw = iw + g.padding[1] - kw * g.dilation[1];
+                  s += dyAt(n, oc, th, tw) * w!.storage[((oc * C + c) * KH + kh) * KW + kw]!;
+                }
+            o[((n * C + c) * H + ih) * W + iw] = s;
+          }
     return o;
   },
   [Prim.Conv2dFilterGrad]: ([x, dy], g, out) => {
     const r = new Float64Array(sizeOf(out.shape));
-    forEachConvTap(x!.shape, g.filterShape, dy!.shape, g, (xi, wi, yi) => (r[wi]! += x!.storage[xi]! * dy!.storage[yi]!));
+    forEachConvTap(x!.shape, g.filterShape, dy!.shape, g, (xi, wi, yi) => (r[wi]! += (xi < 0 ? 0 : x!.storage[xi]!) * dy!.storage[yi]!));
     const o = allocHost(out.dtype, r.length);
     o.set(r);
     return o;
@@ -403,8 +460,8 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
     const r = allocHost(out.dtype, x!.storage.length);
     for (let i = 0; i < r.length; i++) {
       const v = x!.storage[i]!;
-      // float → int truncates toward zero (typed-array conversion); NaN → 0; → bool is v != 0
-      r[i] = dtype === 'bool' ? (v !== 0 && !Number.isNaN(v) ? 1 : 0) : v;
+      // → bool is v != 0 (NaN → true); float → int truncates and saturates, NaN → 0
+      r[i] = dtype === 'bool' ? (v !== 0 ? 1 : 0) : (dtype === 'i32' || dtype === 'u32') && isFloat(x!.dtype) ? floatToInt(v, dtype) : v;
     }
     return r;
   },
@@ -424,7 +481,7 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
     const n = out.shape[out.shape.length - 1]!;
     for (let i = 0; i < y.length; i++) {
       const v = y[i]! + (bias ? bias.storage[i % n]! : 0);
-      r[i] = p.activation === 'relu' ? (v > 0 ? v : 0) : v;
+      r[i] = p.activation === 'relu' ? unaryFns[Prim.Relu](v) : v;
     }
     return r;
   },
@@ -442,9 +499,9 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
       m[offs[i]!] = Math.max(m[offs[i]!]!, x!.storage[i]!);
     }
     const s = new Float64Array(m.length);
-    for (let i = 0; i < x!.storage.length; i++) if (m[offs[i]!] !== -Infinity) s[offs[i]!]! += Math.exp(x!.storage[i]! - m[offs[i]!]!);
+    for (let i = 0; i < x!.storage.length; i++) s[offs[i]!]! += Math.exp(x!.storage[i]! - m[offs[i]!]!);
     const r = allocHost(out.dtype, m.length);
-    for (let o = 0; o < m.length; o++) r[o] = m[o] === -Infinity ? -Infinity : m[o]! + Math.log(s[o]!);
+    for (let o = 0; o < m.length; o++) r[o] = shiftedLse(m[o]!, () => s[o]!);
     return r;
   },
   [Prim.OptimizerUpdate]: (inputs, p, out) => {

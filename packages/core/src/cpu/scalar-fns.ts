@@ -1,5 +1,9 @@
 // Scalar definitions of the elementwise primitives, shared by the CPU oracle and the fast
 // CPU backend (one definition of each function's math on the host).
+// Non-finite values follow IEEE 754 / JS arithmetic: NaN in gives NaN out (relu, maximum
+// and minimum included: a NaN is never "lost" to a comparison), ±Inf behave as limits
+// (relu(-Inf) = 0, exp(-Inf) = 0, 1/±0 = ±Inf), and comparisons with NaN are false except
+// 'ne'. pow is JS Math.pow (pow(NaN, 0) = 1, pow(±1, ±Inf) = NaN). test/core/nonfinite.test.ts.
 
 import { Prim, type UnaryPrim, type BinaryPrim, type CompareOp } from '../prims.js';
 
@@ -12,7 +16,7 @@ export const unaryFns: { [P in UnaryPrim]: (x: number) => number } = {
   [Prim.Abs]: Math.abs,
   [Prim.Sign]: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
   [Prim.Floor]: Math.floor,
-  [Prim.Relu]: (x) => (x > 0 ? x : 0),
+  [Prim.Relu]: (x) => (x > 0 || x !== x ? x : 0), // NaN stays NaN: a NaN input must not train as 0
   [Prim.Sigmoid]: (x) => 1 / (1 + Math.exp(-x)),
   [Prim.Tanh]: Math.tanh,
   [Prim.Reciprocal]: (x) => 1 / x,

@@ -4,11 +4,14 @@
 // series −mean − (α/2)·Var; else −(LSE_k(α·ll) − log K)/α) and, for the gradient, the
 // importance weights w_k = softmax_k(α·ll): d/dlogits[n,k,c] = −dy_n·w_k·(onehot_c − p_kc).
 // α is specialised into the WGSL; the batch mean is a workgroup reduction in fixed order.
+// Non-finite logits follow the oracle: maxima propagate NaN, and a log-sum-exp whose shift
+// is non-finite is that shift (so an Inf logit off the label gives ll = -Inf, weight 0).
 // Reference: @alphadrop/core referenceKernels[Prim.BBAlphaLoss | Prim.BBAlphaLossGrad].
 
 import { Prim, referenceKernels, type OutSpec, type PrimParams } from '@alphadrop/core';
 import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
 import { BUILTINS, flatIndex, grid1d, lit } from '../runtime/wgsl.js';
+import { IEEE_WGSL } from './elementwise.js';
 
 export const reference = { [Prim.BBAlphaLoss]: referenceKernels[Prim.BBAlphaLoss], [Prim.BBAlphaLossGrad]: referenceKernels[Prim.BBAlphaLossGrad] };
 
@@ -22,17 +25,20 @@ function pointFunctions(K: number, C: number, alpha: number): string {
       ? 'return -mean;'
       : Math.abs(alpha) < SMALL_ALPHA
         ? `var v = 0.0; for (var k = 0u; k < ${K}u; k++) { let d = ll[k] - mean; v += d * d; } return -mean - (${a} * 0.5) * (v / ${K}.0);`
-        : `var m = ${a} * ll[0]; for (var k = 1u; k < ${K}u; k++) { m = max(m, ${a} * ll[k]); }
+        : `var m = ${a} * ll[0]; for (var k = 1u; k < ${K}u; k++) { m = max_nan(m, ${a} * ll[k]); }
   var z = 0.0; for (var k = 0u; k < ${K}u; k++) { z += exp(${a} * ll[k] - m); }
-  return -(m + log(z) - log(${K}.0)) / ${a};`;
+  return -(shifted_lse(m, z) - log(${K}.0)) / ${a};`;
   return `
+${IEEE_WGSL.maxNan}
+${IEEE_WGSL.isFinite}
+fn shifted_lse(m: f32, z: f32) -> f32 { return select(m, m + log(z), is_finite_f32(m)); }
 fn log_lik(n: u32, k: u32, y: u32) -> f32 {
   let at = (n * ${K}u + k) * ${C}u;
   var m = logits[at];
-  for (var c = 1u; c < ${C}u; c++) { m = max(m, logits[at + c]); }
+  for (var c = 1u; c < ${C}u; c++) { m = max_nan(m, logits[at + c]); }
   var z = 0.0;
   for (var c = 0u; c < ${C}u; c++) { z += exp(logits[at + c] - m); }
-  return logits[at + y] - (m + log(z));
+  return logits[at + y] - shifted_lse(m, z);
 }
 fn point_energy(n: u32) -> f32 {
   let y = u32(labels[n]);
@@ -86,7 +92,7 @@ export function gradWgsl(shape: readonly [number, number, number], p: PrimParams
       ? `let w = 1.0 / ${K}.0;`
       : `var m = ${a} * log_lik(n, 0u, y);
   var lls: array<f32, ${K}>;
-  for (var j = 0u; j < ${K}u; j++) { lls[j] = ${a} * log_lik(n, j, y); m = max(m, lls[j]); }
+  for (var j = 0u; j < ${K}u; j++) { lls[j] = ${a} * log_lik(n, j, y); m = max_nan(m, lls[j]); }
   var z = 0.0;
   for (var j = 0u; j < ${K}u; j++) { z += exp(lls[j] - m); }
   let w = exp(lls[k] - m) / z;`;
@@ -104,11 +110,14 @@ fn main(${BUILTINS}) {
   let g = -(${scale}) * w;
   let at = i * ${C}u;
   var mx = logits[at];
-  for (var c = 1u; c < ${C}u; c++) { mx = max(mx, logits[at + c]); }
+  for (var c = 1u; c < ${C}u; c++) { mx = max_nan(mx, logits[at + c]); }
   var z2 = 0.0;
   for (var c = 0u; c < ${C}u; c++) { z2 += exp(logits[at + c] - mx); }
+  // softmax = exp(x − LSE): with a non-finite shift LSE is the shift itself
+  let norm = is_finite_f32(mx);
   for (var c = 0u; c < ${C}u; c++) {
-    let p = exp(logits[at + c] - mx) / z2;
+    let e = exp(logits[at + c] - mx);
+    let p = select(e, e / z2, norm);
     out[at + c] = g * (select(0.0, 1.0, c == y) - p);
   }
 }`;

@@ -9,6 +9,8 @@
 //                                   fine for the stride-1 convs of the models here; splitting dx by
 //                                   stride phase would remove the waste)
 //   filter grad  dw[(c,kh,kw), o] = Σ_(n,oh,ow) x[n, c, oh·s-p+kh·d, ow·s-p+kw·d] · dy[n, o, oh, ow]
+// Padding and stride holes are loaded as zeros and multiplied like any element, so a
+// non-finite operand meeting them gives NaN (0·Inf): the oracle states the same rule.
 // The filter gradient reduces over N·Ho·Wo with few output tiles, so its reduction is split
 // over workgroups (z) into a scratch buffer and summed by a second program (no atomics).
 // Reference: @alphadrop/core referenceKernels[Prim.Conv2d | Prim.Conv2dInputGrad | Prim.Conv2dFilterGrad].

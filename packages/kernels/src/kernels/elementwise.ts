@@ -33,14 +33,31 @@ const HELPERS: Record<string, string> = {
   let e = exp(-2.0 * a);
   return sign(x) * (1.0 - e) / (1.0 + e);
 }`,
-  // pow with the real-valued JS semantics for negative bases and integral exponents
+  // pow with JS Math.pow's semantics (the oracle's): the builtin only on a finite positive
+  // base and a finite exponent, where WGSL defines it; zeros, infinities, NaN and negative
+  // bases spelled out (lavapipe's pow(0, -1) is 0, not Inf). Infinities are tested on the
+  // bits, since WGSL lets a compiler assume they never occur.
   pow_f32: `fn pow_f32(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
-  if (a >= 0.0) { return pow(a, b); }
-  if (floor(b) != b) { return f32_bits(0x7fc00000u); }
-  let m = pow(-a, b);
-  if ((i32(abs(b)) & 1) == 1) { return -m; }
-  return m;
+  if (is_nan(a) || is_nan(b)) { return f32_bits(0x7fc00000u); }
+  let m = abs(a);
+  let a_inf = (bitcast<u32>(a) & 0x7fffffffu) == 0x7f800000u;
+  let b_inf = (bitcast<u32>(b) & 0x7fffffffu) == 0x7f800000u;
+  let whole = !b_inf && floor(b) == b;
+  // a finite negative base needs an integral exponent (an infinite one goes by |a|)
+  if (a < 0.0 && !a_inf && !b_inf && !whole) { return f32_bits(0x7fc00000u); }
+  var r: f32;
+  if (b_inf) {
+    if (m == 1.0) { return f32_bits(0x7fc00000u); }
+    r = select(0.0, f32_bits(0x7f800000u), (m > 1.0) == (b > 0.0));
+  } else if (m == 0.0 || a_inf) {
+    r = select(0.0, f32_bits(0x7f800000u), (m == 0.0) == (b < 0.0));
+  } else {
+    r = pow(m, b);
+  }
+  // the sign of a negative base (-0 and -Inf included) survives an odd integral exponent
+  let odd = whole && abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
+  return select(r, -r, odd && (bitcast<u32>(a) & 0x80000000u) != 0u);
 }`,
 };
 
@@ -51,9 +68,10 @@ export const unaryWgsl: { [P in UnaryPrim]: (x: string, t: T) => string } = {
   [Prim.Log1p]: (x) => `log1p_f32(${x})`,
   [Prim.Sqrt]: (x) => `sqrt(${x})`,
   [Prim.Abs]: (x) => `abs(${x})`,
-  [Prim.Sign]: (x) => `sign(${x})`,
+  [Prim.Sign]: (x, t) => (t === 'f32' ? `select(sign(${x}), ${x}, is_nan(${x}))` : `sign(${x})`), // sign(NaN) is 0 on lavapipe
   [Prim.Floor]: (x) => `floor(${x})`,
-  [Prim.Relu]: (x, t) => `select(${lit(0, t)}, ${x}, ${x} > ${lit(0, t)})`,
+  // NaN stays NaN (tested on the bits): a NaN input must not train as 0
+  [Prim.Relu]: (x, t) => (t === 'f32' ? `select(0.0, ${x}, ${x} > 0.0 || is_nan(${x}))` : `select(${lit(0, t)}, ${x}, ${x} > ${lit(0, t)})`),
   [Prim.Sigmoid]: (x) => `1.0 / (1.0 + exp(-${x}))`,
   [Prim.Tanh]: (x) => `tanh_f32(${x})`,
   [Prim.Reciprocal]: (x) => `1.0 / ${x}`,
@@ -71,6 +89,23 @@ export const binaryWgsl: { [P in BinaryPrim]: (a: string, b: string, t: T) => st
   [Prim.Maximum]: (a, b, t) => (t === 'f32' ? `select(${b}, ${a}, is_nan(${a}) || (!is_nan(${b}) && ${a} >= ${b}))` : `max(${a}, ${b})`),
   [Prim.Minimum]: (a, b, t) => (t === 'f32' ? `select(${b}, ${a}, is_nan(${a}) || (!is_nan(${b}) && ${a} <= ${b}))` : `min(${a}, ${b})`),
 };
+
+/**
+ * WGSL helpers for IEEE semantics in the other kernel modules (reductions, logsumexp, the
+ * BB-α loss, the matmul epilogue): WGSL lets a compiler assume NaN and Inf never occur
+ * (lavapipe folds x != x to false; its max(NaN, x) is x), so both are tested on the bits.
+ * is_nan comes with the runtime prelude (runtime/wgsl.ts).
+ */
+export const IEEE_WGSL = {
+  /** max(a, b), NaN if either is NaN. */
+  maxNan: 'fn max_nan(a: f32, b: f32) -> f32 { return select(b, a, is_nan(a) || (!is_nan(b) && a >= b)); }',
+  /** Neither NaN nor ±Inf. */
+  isFinite: 'fn is_finite_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }',
+  /** relu with relu(NaN) = NaN. */
+  relu: 'fn relu_f32(x: f32) -> f32 { return select(0.0, x, x > 0.0 || is_nan(x)); }',
+  relu4:
+    'fn relu_v4(x: vec4<f32>) -> vec4<f32> { return select(vec4<f32>(0.0), x, (x > vec4<f32>(0.0)) | ((bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u))); }',
+} as const;
 
 const compareOps: { [O in CompareOp]: string } = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
 
@@ -132,13 +167,20 @@ export function wherePlan(inputs: readonly OperandSpec[], _p: unknown, out: OutS
   return mapProgram('where', inputs, out, ([c, a, b]) => `select(${b}, ${a}, ${c} != 0u)`);
 }
 
-/** Same semantics as the oracle: float → int truncates; negative float → u32 wraps; → bool is x != 0 (NaN → 0). */
+/**
+ * Same semantics as the oracle: float → int truncates and saturates (Tint's own conversion
+ * stops at the largest f32 below 2^31), NaN → 0; negative float → u32 wraps from its i32;
+ * → bool is x != 0, so NaN → true.
+ */
 export function castExpr(x: string, from: DType, to: DType): string {
   const src = from === 'bool' ? 'u32' : wgslType(from);
-  if (to === 'bool') return src === 'f32' ? `select(0u, 1u, ${x} != 0.0 && !is_nan(${x}))` : `select(0u, 1u, ${x} != ${lit(0, src)})`;
+  if (to === 'bool') return src === 'f32' ? `select(0u, 1u, ${x} != 0.0 || is_nan(${x}))` : `select(0u, 1u, ${x} != ${lit(0, src)})`;
   const dst = wgslType(to);
   if (src === dst) return x;
-  if (src === 'f32' && dst === 'u32') return `select(u32(${x}), bitcast<u32>(i32(${x})), ${x} < 0.0)`;
+  const i32Of = (v: string) => `select(i32(${v}), 2147483647i, ${v} >= 2147483648.0)`;
+  if (src === 'f32' && dst === 'i32') return `select(${i32Of(x)}, 0i, is_nan(${x}))`;
+  if (src === 'f32' && dst === 'u32')
+    return `select(select(select(u32(${x}), 4294967295u, ${x} >= 4294967296.0), bitcast<u32>(${i32Of(x)}), ${x} < 0.0), 0u, is_nan(${x}))`;
   if (src !== 'f32' && dst !== 'f32') return `bitcast<${dst}>(${x})`;
   return `${dst}(${x})`;
 }

@@ -8,6 +8,7 @@ import { keepThreshold, sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type DropoutPa
 import type { GpuPlan, KernelCaps, OperandSpec } from '../runtime/plan.js';
 import { BUILTINS, flatIndex, grid1d, unravel } from '../runtime/wgsl.js';
 import { dispatchSize, matmulGeometry, wgsl as matmulWgsl } from './matmul.js';
+import { IEEE_WGSL } from './elementwise.js';
 import { PHILOX_WGSL } from './random.js';
 
 const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
@@ -61,7 +62,11 @@ export function logSumExpPlan(inputs: readonly OperandSpec[], { axis }: PrimPara
   const base = `${unravel('o', keptShape, 'k')}\n  let base = ${baseTerms.length ? baseTerms.join(' + ') : '0u'};`;
   const decls = `@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-fn neg_inf() -> f32 { return f32_bits(0xff800000u); }`;
+fn neg_inf() -> f32 { return f32_bits(0xff800000u); }
+// The oracle's rule: the NaN-propagating maximum m; a non-finite m (+Inf, -Inf when all
+// are, NaN) is the result itself, else m + log Σ exp(x − m).
+${IEEE_WGSL.maxNan}
+${IEEE_WGSL.isFinite}`;
   if (outputs >= 4096 || R <= 256) {
     const code = `${decls}
 @compute @workgroup_size(256)
@@ -70,8 +75,8 @@ fn main(${BUILTINS}) {
   if (o >= ${outputs}u) { return; }
   ${base}
   var m = neg_inf();
-  for (var r = 0u; r < ${R}u; r++) { m = max(m, x[base + r * ${stride}u]); }
-  if (m == neg_inf()) { out[o] = m; return; }
+  for (var r = 0u; r < ${R}u; r++) { m = max_nan(m, x[base + r * ${stride}u]); }
+  if (!is_finite_f32(m)) { out[o] = m; return; }
   var s = 0.0;
   for (var r = 0u; r < ${R}u; r++) { s += exp(x[base + r * ${stride}u] - m); }
   out[o] = m + log(s);
@@ -86,18 +91,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   if (o >= ${outputs}u) { return; }
   ${base}
   var m = neg_inf();
-  for (var r = lid.x; r < ${R}u; r += 256u) { m = max(m, x[base + r * ${stride}u]); }
+  for (var r = lid.x; r < ${R}u; r += 256u) { m = max_nan(m, x[base + r * ${stride}u]); }
   sv[lid.x] = m;
   workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) { if (lid.x < s) { sv[lid.x] = max(sv[lid.x], sv[lid.x + s]); } workgroupBarrier(); }
+  for (var s = 128u; s > 0u; s >>= 1u) { if (lid.x < s) { sv[lid.x] = max_nan(sv[lid.x], sv[lid.x + s]); } workgroupBarrier(); }
   let mx = sv[0];
   workgroupBarrier();
   var acc = 0.0;
-  if (mx != neg_inf()) { for (var r = lid.x; r < ${R}u; r += 256u) { acc += exp(x[base + r * ${stride}u] - mx); } }
+  if (is_finite_f32(mx)) { for (var r = lid.x; r < ${R}u; r += 256u) { acc += exp(x[base + r * ${stride}u] - mx); } }
   sv[lid.x] = acc;
   workgroupBarrier();
   for (var s = 128u; s > 0u; s >>= 1u) { if (lid.x < s) { sv[lid.x] += sv[lid.x + s]; } workgroupBarrier(); }
-  if (lid.x == 0u) { out[o] = select(mx + log(sv[0]), mx, mx == neg_inf()); }
+  if (lid.x == 0u) { out[o] = select(mx, mx + log(sv[0]), is_finite_f32(mx)); }
 }`;
   return { programs: [{ name: 'logsumexp/workgroup', code, workgroups: grid1d(outputs, 1), bindings: ['in0', 'out'] }] };
 }

@@ -21,6 +21,7 @@
 
 import { sizeOf, stridesOf, type Shape } from '@alphadrop/core';
 import type { MatmulFusion, MatmulGeometry } from './matmul.js';
+import { IEEE_WGSL } from './elementwise.js';
 import { PHILOX_WGSL } from './random.js';
 
 export interface LadderProgram {
@@ -103,12 +104,14 @@ function header(fusion: MatmulFusion, vec: VecPaths, enables = ''): string {
   return select(0.0, A[i] * drop.scale, w < drop.threshold);
 }`);
   } else lines.push(`fn load_a(i: u32) -> ${t(vec.a)} { return A[i]; }`);
-  const body = (zero: string, biasExpr: string) =>
-    [fusion.bias ? `x += ${biasExpr};` : '', fusion.relu ? `x = max(x, ${zero});` : ''].filter(Boolean).join(' ');
-  lines.push(`fn epi(v: f32, c: u32) -> f32 { var x = v; ${body('0.0', 'bias[c]')} return x; }`);
+  // ReLU keeps NaN (WGSL's max(NaN, 0) may be 0): relu_f32 / relu_v4 test the bits.
+  const body = (relu: string, biasExpr: string) =>
+    [fusion.bias ? `x += ${biasExpr};` : '', fusion.relu ? `x = ${relu}(x);` : ''].filter(Boolean).join(' ');
+  if (fusion.relu) lines.push(IEEE_WGSL.relu, ...(vec.c ? [IEEE_WGSL.relu4] : []));
+  lines.push(`fn epi(v: f32, c: u32) -> f32 { var x = v; ${body('relu_f32', 'bias[c]')} return x; }`);
   if (vec.c)
     lines.push(
-      `fn epi4(v: vec4<f32>, c: u32) -> vec4<f32> { var x = v; ${body('vec4<f32>(0.0)', 'vec4<f32>(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u])')} return x; }`,
+      `fn epi4(v: vec4<f32>, c: u32) -> vec4<f32> { var x = v; ${body('relu_v4', 'vec4<f32>(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u])')} return x; }`,
     );
   return lines.filter(Boolean).join('\n');
 }

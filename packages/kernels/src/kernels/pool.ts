@@ -1,5 +1,6 @@
 // 2-D max pooling (NCHW) forward and backward, shapes specialised into the source.
-// Forward: one invocation per output, scanning its window (padding reads as -inf).
+// Forward: one invocation per output, scanning its window (padding reads as -inf); a window
+// holding a NaN gives NaN, and the backward pass routes its dy to that (first) NaN.
 // Backward: one invocation per INPUT element; it visits the windows that cover it, recomputes
 // each window's first maximum (scan order kh-major, then kw; ties go to the earliest) and adds
 // that window's dy when the maximum is this element. Every dx element is written once by one
@@ -40,7 +41,8 @@ export function poolProblem(prim: PoolPrim, inputs: readonly OperandSpec[], g: P
 /**
  * WGSL function first_max(plane, oh, ow) -> i32: the in-plane offset (ih·W + iw) of the first
  * maximum of window (oh, ow) of the plane starting at x[plane], or -1 for a window entirely
- * in padding. The same rule as the oracle: the first valid element, then strictly greater.
+ * in padding. The same rule as the oracle: the first valid element, then strictly greater,
+ * and the first NaN beats everything (tested on the bits: WGSL may assume NaN away).
  */
 function firstMaxFn(p: PoolProblem): string {
   const [, , H, W] = p.x;
@@ -57,7 +59,7 @@ function firstMaxFn(p: PoolProblem): string {
       let iw = iw0 + kw;
       if (iw < 0i || iw >= ${W}i) { continue; }
       let v = x[plane + u32(ih * ${W}i + iw)];
-      if (at < 0i || v > best) { best = v; at = ih * ${W}i + iw; }
+      if (at < 0i || (!is_nan(best) && (v > best || is_nan(v)))) { best = v; at = ih * ${W}i + iw; }
     }
   }
   return at;

@@ -3,11 +3,10 @@
 // the input, bias and ReLU in the epilogue). Dropout layers are numbered in order; the
 // number is their layer coordinate in the mask's Philox counter (layers/dropout.ts).
 
-import { derive, linear, rootKey, ValueError, type Tensor } from '@alphadrop/core';
+import { linear, type Tensor } from '@alphadrop/core';
 import { Module, type ForwardContext } from '../module.js';
 import { Dropout } from './dropout.js';
 import { Linear, ReLU } from './layers.js';
-import { buildModel, mlpArchitecture } from '../arch.js';
 
 export class Sequential extends Module {
   readonly layers: readonly Module[];
@@ -51,10 +50,4 @@ export class Sequential extends Module {
     }
     return h;
   }
-}
-
-/** The paper's MLP: dropout before every Linear (the input included), ReLU between (arch.ts). */
-export function mlp(sizes: readonly number[], opts: { dropout?: number; seed?: number; inputDropout?: boolean } = {}): Sequential {
-  const { seed, ...layout } = opts;
-  return buildModel(mlpArchitecture(sizes, layout), { seed: seed ?? 0 });
 }

@@ -10,13 +10,16 @@
 //                otherwise dcol = Wᵀ · dy in blocks, added into dx at its taps (col2im)
 //   filter grad  dW [O, CKK]      = Σ over blocks of (n,p) of dy · colᵀ
 // Sums are f64 throughout; only the order differs from the oracle.
+// Padding and stride holes are zeros that take part in the products (the oracle's rule: 0·Inf
+// = NaN), which the zero-padded copies give for free; only the col2im input gradient visits
+// real taps alone, so a filter with non-finite values takes the oracle's path there.
 // Pooling scans each window with its in-bounds range computed once, keeping the oracle's
-// rule: the first maximum wins, NaN only when it comes first.
+// rule: the first maximum wins, and the first NaN beats everything.
 
 import { allocHost } from '../../dtype.js';
-import type { Conv2dGeometry, Pool2dGeometry, Prim } from '../../prims.js';
+import { Prim, type Conv2dGeometry, type Pool2dGeometry } from '../../prims.js';
 import type { Shape } from '../../shape.js';
-import type { CpuKernel, CpuOperand } from '../reference.js';
+import { referenceKernels, type CpuKernel, type CpuOperand } from '../reference.js';
 import { gemmTiles, type FloatArray } from './gemm.js';
 import { sizeOfShape } from './strided.js';
 
@@ -114,6 +117,12 @@ function packColumns(xp: Readable, pl: ConvPlan, j0: number, J: number, panels: 
   }
 }
 
+/** True when no element is NaN or ±Inf (x − x is 0 exactly for finite x). */
+function allFinite(v: Readable): boolean {
+  for (let i = 0; i < v.length; i++) if (v[i]! - v[i]! !== 0) return false;
+  return true;
+}
+
 /** Column panels per block: as many as keep a block's packed B panels within half of BLOCK_BYTES. */
 const panelsPerBlock = (K: number, total: number): number => Math.max(1, Math.min(total, Math.floor(BLOCK_BYTES / 2 / (K * 32))));
 
@@ -191,6 +200,9 @@ export const conv2dInputGrad: CpuKernel<Prim.Conv2dInputGrad> = ([dy, w], g, out
     convForward(dy!.storage, dy!.shape, wf, [C0, O0, KH0, KW0], fg, out.shape, r);
     return r;
   }
+  // col2im adds only the taps that meet a dy value; the zeros of the stride holes and the
+  // padding are products too (0·Inf = NaN), which only matters for a non-finite filter.
+  if (!allFinite(w!.storage)) return referenceKernels[Prim.Conv2dInputGrad]([dy!, w!], g, out);
   const pl = plan(g.inputShape, w!.shape, dy!.shape, g);
   const { N, C: Ch, H, W, O, CKK: K, P, HP, WP, ph, pw, rowOff, colBase } = pl;
   const J = N * P;
@@ -317,7 +329,7 @@ function poolArgmax(x: CpuOperand, g: Pool2dGeometry, outShape: Shape): Int32Arr
           const row = base + (ih0 + kh) * W + iw0;
           for (let kw = kwLo; kw < kwHi; kw++) {
             const val = v[row + kw]!;
-            if (at < 0 || val > best) {
+            if (at < 0 || (best === best && (val > best || val !== val))) {
               best = val;
               at = row + kw;
             }

@@ -46,12 +46,12 @@ function unaryLoop(prim: UnaryPrim, x: Arr, r: Arr, n: number): void {
       return;
     case Prim.Floor: for (let i = 0; i < n; i++) r[i] = Math.floor(x[i]!); return;
     case Prim.Relu:
-      // v > 0 ? v : 0
+      // v > 0 || v is NaN ? v : 0 (NaN propagates, as in scalar-fns.ts)
       s[0] = 0;
       for (let i = 0; i < n; i++) {
         const v = x[i]!;
         s[1] = v;
-        r[i] = s[+(v > 0)]!;
+        r[i] = s[+(v > 0) | +(v !== v)]!;
       }
       return;
     case Prim.Sigmoid: for (let i = 0; i < n; i++) r[i] = 1 / (1 + Math.exp(-x[i]!)); return;

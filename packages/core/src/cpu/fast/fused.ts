@@ -44,9 +44,9 @@ export const logSumExp: CpuKernel<Prim.LogSumExp> = ([x], { axis }, out) => {
     s.fill(0);
     // Math.max, as the oracle: NaN wins, +0 over −0.
     for (let k = 0, p = base; k < R; k++, p += inner) for (let j = 0; j < inner; j++) m[j] = Math.max(m[j]!, v[p + j]!);
-    for (let k = 0, p = base; k < R; k++, p += inner)
-      for (let j = 0; j < inner; j++) if (m[j] !== -Infinity) s[j] = s[j]! + Math.exp(v[p + j]! - m[j]!);
-    for (let j = 0; j < inner; j++) r[o * inner + j] = m[j] === -Infinity ? -Infinity : m[j]! + Math.log(s[j]!);
+    for (let k = 0, p = base; k < R; k++, p += inner) for (let j = 0; j < inner; j++) s[j] = s[j]! + Math.exp(v[p + j]! - m[j]!);
+    // A non-finite maximum (+Inf, -Inf when all are, NaN) is the result, as in the oracle.
+    for (let j = 0; j < inner; j++) r[o * inner + j] = Number.isFinite(m[j]!) ? m[j]! + Math.log(s[j]!) : m[j]!;
   }
   return r;
 };

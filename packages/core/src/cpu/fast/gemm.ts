@@ -235,7 +235,7 @@ function pack(v: MatView, off: number, rs: number, ks: number, R: number, K: num
 /** dst[i, j] = act(C[i·ldc + j] + bias[j]), as the oracle's FusedMatmul epilogue (bias 0 when absent). */
 function finish(C: Float64Array, ldc: number, M: number, N: number, dst: FloatArray | Float64Array, dOff: number, ldd: number, e: Epilogue): void {
   const bias = e.bias;
-  const pick = new Float64Array(2); // branch-free ReLU: pick[+(v > 0)]
+  const pick = new Float64Array(2); // branch-free ReLU: pick[+(v > 0 or NaN)], NaN propagating
   for (let i = 0; i < M; i++) {
     const d = dOff + i * ldd;
     const c = i * ldc;
@@ -243,7 +243,7 @@ function finish(C: Float64Array, ldc: number, M: number, N: number, dst: FloatAr
       for (let j = 0; j < N; j++) {
         const v = C[c + j]! + (bias ? bias[j]! : 0);
         pick[1] = v;
-        dst[d + j] = pick[+(v > 0)]!;
+        dst[d + j] = pick[+(v > 0) | +(v !== v)]!;
       }
     else for (let j = 0; j < N; j++) dst[d + j] = C[c + j]! + (bias ? bias[j]! : 0);
   }

@@ -173,12 +173,17 @@ export const scatterAdd: CpuKernel<Prim.ScatterAdd> = ([upd, idx], { axis, shape
 export const cast: CpuKernel<Prim.Cast> = ([x], { dtype }, out) => {
   const v = x!.storage;
   const r = allocHost(out.dtype, v.length);
-  // TypedArray.set converts exactly as element assignment does (float → int truncates, NaN → 0).
-  if (dtype !== 'bool') r.set(v);
-  else
+  if (dtype === 'bool')
+    for (let i = 0; i < v.length; i++) r[i] = +(v[i] !== 0); // x != 0: NaN → true, as the oracle
+  else if ((dtype === 'i32' || dtype === 'u32') && (x!.dtype === 'f32' || x!.dtype === 'f64')) {
+    // The oracle's float → int: truncate, saturate at the i32 range (u32: non-negatives at
+    // 2^32 − 1; negatives stored as their i32, wrapped), NaN → 0. Math.trunc(NaN) is NaN,
+    // which max/min carry and the typed-array store turns into 0.
+    const hi = dtype === 'u32' ? 4294967295 : 2147483647;
     for (let i = 0; i < v.length; i++) {
-      const e = v[i]!;
-      r[i] = e !== 0 && e === e ? 1 : 0;
+      const t = Math.trunc(v[i]!);
+      r[i] = t >= 0 ? Math.min(t, hi) : Math.max(t, -2147483648);
     }
+  } else r.set(v); // element conversion as assignment does
   return r;
 };

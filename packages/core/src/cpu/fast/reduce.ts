@@ -3,7 +3,8 @@
 // an (outer, R, inner) view: inner = 1 is a run along contiguous rows (softmax's last axis),
 // otherwise whole inner rows are accumulated at once (bias gradients: sum over rows), so every
 // pass streams memory in order. Several reduced groups take several passes, innermost first.
-// Sums accumulate in f64 as the oracle does; max and argmax keep its NaN and first-index rules.
+// Sums accumulate in f64 as the oracle does; max and argmax keep its NaN and first-index rules
+// (numpy's: NaN is the maximum, argmax is the index of the first NaN).
 
 import { allocHost, type HostArray } from '../../dtype.js';
 import type { Prim } from '../../prims.js';
@@ -111,7 +112,7 @@ export const argmax: CpuKernel<Prim.Argmax> = ([x], { axis }, out) => {
       let at = 0;
       for (let k = 1; k < R; k++) {
         const w = v[p + k]!;
-        if (w > best) {
+        if (best === best && (w > best || w !== w)) {
           best = w;
           at = k;
         }
@@ -129,7 +130,8 @@ export const argmax: CpuKernel<Prim.Argmax> = ([x], { axis }, out) => {
       const p = base + k * inner;
       for (let j = 0; j < inner; j++) {
         const w = v[p + j]!;
-        if (w > best[j]!) {
+        const b = best[j]!;
+        if (b === b && (w > b || w !== w)) {
           best[j] = w;
           r[ro + j] = k;
         }

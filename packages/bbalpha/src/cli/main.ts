@@ -1,0 +1,39 @@
+// The command line's driver: parse (strict), check (every flag, path and input the
+// command can check without computing), start the backend, run.
+
+import { selectBackend } from '../backend-select.js';
+import type { Command, Io } from './common.js';
+import { dataCommand } from './commands/data.js';
+import { demoCommand } from './commands/demo.js';
+import { attackCommand, evalCommand, predictCommand } from './commands/evaluate.js';
+import { mnistCommand, trainCommand } from './commands/train.js';
+import { uciCommand } from './commands/uci.js';
+import { helpText } from './help.js';
+import { parseCommandLine } from './parse.js';
+
+export const COMMANDS: readonly Command[] = [demoCommand, mnistCommand, uciCommand, trainCommand, evalCommand, predictCommand, attackCommand, dataCommand];
+
+const consoleIo: Io = { log: (line) => console.log(line) };
+
+/**
+ * Runs one command line (argv without node and the script) and resolves to its exit
+ * status (0, or 1 for a demo whose checks failed). Refusals are typed errors, thrown
+ * before any work.
+ */
+export async function main(argv: readonly string[], io: Io = consoleIo): Promise<number> {
+  const line = parseCommandLine(argv, COMMANDS, 'demo');
+  if (line.kind === 'help') {
+    io.log(helpText(COMMANDS, line.topic));
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === line.args.command.name)!;
+  const plan = command.check(line.args);
+  if (plan.backend === null) return (await plan.run(io)) ?? 0;
+  const backend = await selectBackend(plan.backend);
+  io.log(`backend: ${backend.description}`);
+  try {
+    return (await plan.run(io)) ?? 0;
+  } finally {
+    await backend.shutdown();
+  }
+}
