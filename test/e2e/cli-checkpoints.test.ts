@@ -86,6 +86,20 @@ describe('train → eval: the model comes from the file', () => {
     expect(written.options.eta).toEqual([0, 0.1]);
     expect(filesUnder(out)).toEqual(['attack.json', 'attack.svg']);
   });
+
+  it('the default η sweep (26 steps) finishes on a dropout-0.5 model, and two runs with one seed write identical JSON', async () => {
+    const out = tempDir();
+    const args = ['attack', ...common(), '--model', mlp05, '--limit', '6', '--test-samples', '2', '--out', out];
+    await run(args);
+    const a = readFileSync(join(out, 'attack.json'), 'utf8');
+    await run([...args, '--force']);
+    const b = readFileSync(join(out, 'attack.json'), 'utf8').replace('"force": true', '"force": false');
+    const rows = (JSON.parse(a!) as { rows: { eta: number; accuracy: number }[] }).rows;
+    expect(rows).toHaveLength(26);
+    expect(rows[25]!.eta).toBeCloseTo(0.5, 12);
+    expect(rows.every((r) => Number.isFinite(r.accuracy))).toBe(true);
+    expect(b).toBe(a);
+  });
 });
 
 describe('a checkpoint that cannot be trusted is refused', () => {
