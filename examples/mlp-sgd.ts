@@ -4,7 +4,7 @@
 // learning test.
 
 import {
-  add, matmul, mse, relu, reshape, sub, mul, tensor, tidy, keep, valueAndGradsOf, randomUniform, noGrad, gather,
+  add, matmul, mse, relu, reshape, sub, mul, tensor, tidy, keep, valueAndGradsOf, randomUniform, noGrad, gather, keyFor,
   type Tensor,
 } from '@alphadrop/core';
 
@@ -28,10 +28,11 @@ export class Mlp {
 
   constructor(readonly sizes: readonly number[], seed: number) {
     for (let l = 0; l + 1 < sizes.length; l++) {
+      // weight l: its own key, derive(rootKey(seed), 'init', l), as nn's layers do
       const fanIn = sizes[l]!;
       const fanOut = sizes[l + 1]!;
       const limit = Math.sqrt(6 / (fanIn + fanOut));
-      this.params.push(keep(tidy(() => randomUniform([fanIn, fanOut], { seed, stream: l }, -limit, limit))));
+      this.params.push(keep(tidy(() => randomUniform([fanIn, fanOut], keyFor(seed, 'init', l), -limit, limit))));
       this.params.push(keep(tensor(new Float32Array(fanOut), [fanOut])));
     }
   }

@@ -5,8 +5,9 @@
 //   fused     the same step through the fused primitives: linear() (dropout on its input,
 //             matmul, bias, ReLU in one primitive, the mask regenerated from its Philox
 //             coordinates in the backward pass) and optimizerUpdate('sgd').
-// Both draw the same masks: element (r, c) of layer l's [rows, fanIn] input at step s is
-// word r·fanIn + c of Philox (seed, stream = l, block offset = s · ceil(rows·fanIn / 4)).
+// Both draw the same masks, nn's Dropout mapping: element e = r·fanIn + c of layer l's
+// [rows, fanIn] input at step s is word e mod 4 of Philox at counter (floor(e / 4), l,
+// s lo32, s hi32) under key derive(rootKey(seed), 'trainDropout').
 // Gradients come from valueAndGradsOf with respect to the parameters only, so the input
 // layer's dX is never formed. Each step runs in a tidy() scope and the previous parameters
 // are disposed, so the live tensor count stays flat.
@@ -15,6 +16,7 @@ import {
   add,
   bernoulli,
   keepThreshold,
+  keyFor,
   linear,
   optimizerUpdate,
   philoxFill,
@@ -30,11 +32,13 @@ import {
   relu,
   reshape,
   sub,
+  splitU64,
   sum,
   tensor,
   tidy,
   valueAndGradsOf,
   where,
+  type PhiloxCoords,
   type Tensor,
 } from '@alphadrop/core';
 import * as core from '@alphadrop/core';
@@ -54,14 +58,14 @@ export type DropoutForm = 'mul' | 'where';
 
 const SEED = 2024;
 
-/** Philox block offset of step `step`'s mask for a [rows, cols] input. */
-function maskOffset(rows: number, cols: number, step: number): number {
-  return step * Math.ceil((rows * cols) / 4);
+/** Philox coordinates of layer `layer`'s mask at step `step` (as nn's Dropout layers). */
+function maskCoords(seed: number, step: number, layer: number): PhiloxCoords {
+  return { key: keyFor(seed, 'trainDropout'), counter: [layer, ...splitU64('step-alphadrop', 'step', step)] };
 }
 
 /** The dropout keep mask of (seed, step, layer) as a bool tensor [rows, cols]. */
 export function dropoutMask(rows: number, cols: number, seed: number, step: number, layer: number): Tensor {
-  return bernoulli([rows, cols], KEEP, { seed, stream: layer, offset: maskOffset(rows, cols, step) });
+  return bernoulli([rows, cols], KEEP, maskCoords(seed, step, layer));
 }
 
 /**
@@ -73,7 +77,8 @@ export function firstStepMasks(cfg: MlpConfig, seed = SEED): Float32Array[] {
   const threshold = keepThreshold(KEEP);
   return cfg.sizes.slice(0, -1).map((cols, layer) => {
     const bits = new Uint32Array(rows * cols);
-    philoxFill(bits, seed, layer, maskOffset(rows, cols, 0));
+    const { key, counter } = maskCoords(seed, 0, layer);
+    philoxFill(bits, key, counter);
     return Float32Array.from(bits, (b) => (b < threshold ? 1 : 0));
   });
 }
@@ -164,8 +169,7 @@ function buildStep(p: MlpProblem, fixedMasks: boolean, lr: number, variant: Alph
     const activation = l < L - 1 ? 'relu' : 'none';
     if (variant === 'fused') {
       if (fixed) return linear(mul(h, fixed[l]!), Ws[l]!, bs[l]!, { activation });
-      const fanIn = sizes[l]!;
-      const mask = { keepProb: KEEP, seed, stream: l, offset: maskOffset(N, fanIn, step) };
+      const mask = { keepProb: KEEP, ...maskCoords(seed, step, l) };
       return linear(h, Ws[l]!, bs[l]!, { activation, dropout: mask });
     }
     const z = add(matmul(dropout(h, l, step), Ws[l]!), bs[l]!);

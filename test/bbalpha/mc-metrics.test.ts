@@ -2,16 +2,16 @@
 // passes under the same masks) and the predictive metrics (spec Ex.4 known answers).
 import { describe, expect, it } from 'vitest';
 import {
-  add, cpuBackend, dropout, matmul, mul, ones, relu, reshape, setBackend, slice, tensor, randomUniform, concat, type Tensor,
+  add, cpuBackend, dropout, matmul, mul, ones, relu, reshape, setBackend, slice, tensor, randomUniform, concat, keyFor, type Tensor,
 } from '@alphadrop/core';
-import { Dropout, Linear, mlp, resetInitStreams, type ForwardContext } from '@alphadrop/nn';
+import { Dropout, Linear, mlp, type ForwardContext } from '@alphadrop/nn';
 import { auroc, classificationMetrics, mcForward, mcPredictProbs, regressionMetrics, tileSamples } from '@alphadrop/bbalpha';
 
 setBackend(cpuBackend('fast'));
 const vals = (t: Tensor) => Array.from(t.dataSync());
 
 describe('MC batching', () => {
-  const ctx: ForwardContext = { seed: 3, step: 11, purpose: 'train' };
+  const ctx: ForwardContext = { key: keyFor(3, 'trainDropout'), step: 11 };
   it('tiles row n·K + k = input n', () => {
     const x = tensor(Float32Array.from([1, 2, 3, 4, 5, 6]), [3, 2]);
     expect(vals(tileSamples(x, 2))).toEqual([1, 2, 1, 2, 3, 4, 3, 4, 5, 6, 5, 6]);
@@ -28,10 +28,9 @@ describe('MC batching', () => {
     expect(Math.abs(kept - 0.5)).toBeLessThan(0.05);
   });
   it('one tiled pass equals K separate passes with the same masks', () => {
-    resetInitStreams();
     const model = mlp([5, 4, 3], { dropout: 0.4, seed: 2 });
     const M = 3, K = 4;
-    const x = randomUniform([M, 5], { seed: 9 });
+    const x = randomUniform([M, 5], keyFor(9, 'user'));
     const out = mcForward(model, x, K, ctx); // [M, K, 3]
     const [l1, l2] = model.layers.filter((l): l is Linear => l instanceof Linear);
     const [d1, d2] = model.layers.filter((l): l is Dropout => l instanceof Dropout);
@@ -47,12 +46,15 @@ describe('MC batching', () => {
     }
   });
   it('chunked MC prediction averages probabilities to 1 per row, reproducibly', () => {
-    resetInitStreams();
     const model = mlp([5, 8, 4], { dropout: 0.5 });
-    const x = randomUniform([6, 5], { seed: 1 });
+    const x = randomUniform([6, 5], keyFor(1, 'user'));
     const p = vals(mcPredictProbs(model, x, 25, { chunk: 10 }));
     for (let i = 0; i < 6; i++) expect(p.slice(i * 4, i * 4 + 4).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(vals(mcPredictProbs(model, x, 25, { chunk: 10 }))).toEqual(p);
+    // another pass (or seed) draws other masks; an explicit key equal to the default agrees
+    expect(vals(mcPredictProbs(model, x, 25, { chunk: 10, pass: 1 }))).not.toEqual(p);
+    expect(vals(mcPredictProbs(model, x, 25, { chunk: 10, seed: 5 }))).not.toEqual(p);
+    expect(vals(mcPredictProbs(model, x, 25, { chunk: 10, key: keyFor(0, 'predict', 0) }))).toEqual(p);
     expect(model.mode).toBe('train');
   });
 });

@@ -7,8 +7,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   Prim, fastKernels, referenceKernels, shapeRules, allocHost, ValueError,
-  configureFastCpuThreads, fastCpuThreadStats, fastCpuThreadsReady,
-  type DType, type HostArray, type PrimParams, type CpuOperand,
+  configureFastCpuThreads, fastCpuThreadStats, fastCpuThreadsReady, keyFor, splitU64,
+  type DType, type DropoutParams, type HostArray, type Key, type PrimParams, type CpuOperand,
 } from '@alphadrop/core';
 
 /** An input: a shape with a dtype (random values), or explicit values. */
@@ -339,25 +339,26 @@ describe('movement', () => {
 });
 
 describe('random bits (Philox, bit-identical to the reference)', () => {
-  const cases: [number[], number, number, number][] = [
-    [[1280, 784], 2024, 0, 0],
-    [[7], 1, 2, 3], // a partial block
-    [[1, 1], 0, 0, 0],
-    [[5, 3], 2 ** 40 + 5, 4294967295, 2 ** 32 - 3], // counter low word carries into the high word
-    [[9], 123, 4, 2 ** 45],
-    [[0], 1, 1, 1],
+  const cases: [number[], Key, [number, number, number]][] = [
+    [[1280, 784], keyFor(2024, 'user'), [0, 0, 0]],
+    [[7], keyFor(1, 'user'), [2, 3, 0]], // a partial block
+    [[1, 1], [0, 0], [0, 0, 0]],
+    [[5, 3], [0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff, 0xffffffff]], // every word at its maximum
+    [[9], keyFor(123, 'trainDropout'), [4, 0, 8192]],
+    [[0], keyFor(1, 'user'), [1, 1, 1]],
   ];
-  for (const [shape, seed, stream, offset] of cases)
-    it(`shape ${shape} seed ${seed} stream ${stream} offset ${offset}`, () => {
-      check(Prim.RandomBits, [], { shape, seed, stream, offset, kind: 'bits', dtype: 'u32' });
-      check(Prim.RandomBits, [], { shape, seed, stream, offset, kind: 'uniform', dtype: 'f32' });
-      check(Prim.RandomBits, [], { shape, seed, stream, offset, kind: 'uniform', dtype: 'f64' });
+  for (const [shape, key, counter] of cases)
+    it(`shape ${shape} key ${key} counter ${counter}`, () => {
+      check(Prim.RandomBits, [], { shape, key, counter, kind: 'bits', dtype: 'u32' });
+      check(Prim.RandomBits, [], { shape, key, counter, kind: 'uniform', dtype: 'f32' });
+      check(Prim.RandomBits, [], { shape, key, counter, kind: 'uniform', dtype: 'f64' });
     });
 });
 
 describe('fused primitives (bit-identical to the oracle)', () => {
-  const drop = (keepProb: number, offset = 0) => ({ keepProb, seed: 7, stream: 2, offset });
-  const fm = (transA: boolean, transB: boolean, bias: boolean, activation: 'none' | 'relu', dropout: ReturnType<typeof drop> | null) =>
+  // dropout layer 2 of a run with seed 7, at `step` (counter words: layer, step lo, step hi)
+  const drop = (keepProb: number, step = 0): DropoutParams => ({ keepProb, key: keyFor(7, 'trainDropout'), counter: [2, ...splitU64('test', 'step', step)] });
+  const fm = (transA: boolean, transB: boolean, bias: boolean, activation: 'none' | 'relu', dropout: DropoutParams | null) =>
     ({ transA, transB, bias, activation, dropout });
   it('fusedMatmul: dropout while packing A, bias + ReLU epilogue, every transpose', () => {
     for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const)
@@ -371,7 +372,7 @@ describe('fused primitives (bit-identical to the oracle)', () => {
       }
   });
   it('fusedMatmul: the MLP layer shapes, batched and broadcast batches, K = 0', () => {
-    check(Prim.FusedMatmul, [[[1280, 784]], [[784, 100]], [[100]]], fm(false, false, true, 'relu', drop(0.5, 250880)));
+    check(Prim.FusedMatmul, [[[1280, 784]], [[784, 100]], [[100]]], fm(false, false, true, 'relu', drop(0.5, 2 ** 32 + 250880)));
     check(Prim.FusedMatmul, [[[1280, 784]], [[1280, 100]]], fm(true, false, false, 'none', drop(0.5, 250880))); // dW of the first layer
     check(Prim.FusedMatmul, [[[3, 5, 7]], [[3, 7, 4]], [[4]]], fm(false, false, true, 'relu', drop(0.5)));
     check(Prim.FusedMatmul, [[[2, 3, 5, 7]], [[7, 4]], [[4]]], fm(false, false, true, 'none', drop(0.5)));

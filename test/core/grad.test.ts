@@ -12,7 +12,7 @@ import {
   memory, minimum, mse, mul, neg, oneHot, pad, permute, pow, randomBits, randomUniform, reciprocal, relu, reshape,
   scatterAdd, setBackend, sigmoid, sign, sin, slice, softmax, sqrt, stopGradient, sub, sum, tanh, tensor, tidy,
   transpose, valueAndGradsOf, vjpRules, where, type Conv2dGeometry, type Pool2dGeometry, type Shape,
-  linear, dropout, optimizerUpdate, logsumexpComposite, bernoulli, bbAlphaEnergy,
+  linear, dropout, optimizerUpdate, logsumexpComposite, bernoulli, bbAlphaEnergy, keyFor, type DropoutParams,
 } from '@alphadrop/core';
 import { awayFromZero, checkGrad, distinct, prng, uniform, values } from '../helpers/gradcheck.js';
 
@@ -380,22 +380,22 @@ const gradCases: { [P in Prim]: Case[] } = {
   ],
   [Prim.RandomBits]: [
     c('randomBits (uniform f64): a constant to the tape', () =>
-      checkGrad('random', (x) => mul(x, randomUniform([3, 4], { seed: 7 }, 0, 1, 'f64')), [U([3, 4])]),
+      checkGrad('random', (x) => mul(x, randomUniform([3, 4], keyFor(7, 'user'), 0, 1, 'f64')), [U([3, 4])]),
     ),
-    exactlyZero('randomBits', (x) => add(mul(x, 0), cast(randomBits(x.shape, { seed: 3 }), 'f64')), () => U([4])),
+    exactlyZero('randomBits', (x) => add(mul(x, 0), cast(randomBits(x.shape, keyFor(3, 'user')), 'f64')), () => U([4])),
   ].map((k) => ({ ...k, ignoredByTape: true })),
   [Prim.FusedMatmul]: [
     c('linear: x w + b, relu', () =>
       checkGrad('lin', (x, w, b) => linear(x, w, b, { activation: 'relu' }), [U([5, 4]), U([4, 3]), U([3])])),
     c('linear with dropout on x (mask regenerated in backward)', () =>
-      checkGrad('lin-drop', (x, w, b) => linear(x, w, b, { dropout: { keepProb: 0.6, seed: 3, stream: 1, offset: 0 } }), [U([6, 5]), U([5, 3]), U([3])])),
+      checkGrad('lin-drop', (x, w, b) => linear(x, w, b, { dropout: { keepProb: 0.6, key: keyFor(3, 'trainDropout'), counter: [1, 0, 0] } }), [U([6, 5]), U([5, 3]), U([3])])),
     c('linear transA with dropout, no bias', () =>
-      checkGrad('lin-tA', (x, w) => linear(x, w, null, { transA: true, dropout: { keepProb: 0.5, seed: 9, stream: 2, offset: 4 } }), [U([5, 6]), U([5, 3])])),
+      checkGrad('lin-tA', (x, w) => linear(x, w, null, { transA: true, dropout: { keepProb: 0.5, key: keyFor(9, 'trainDropout'), counter: [2, 4, 0] } }), [U([5, 6]), U([5, 3])])),
     c('linear transB with dropout and relu, batched', () =>
-      checkGrad('lin-tB', (x, w) => linear(x, w, null, { transB: true, activation: 'relu', dropout: { keepProb: 0.7, seed: 1, stream: 0, offset: 0 } }), [U([2, 4, 5]), U([3, 5])])),
+      checkGrad('lin-tB', (x, w) => linear(x, w, null, { transB: true, activation: 'relu', dropout: { keepProb: 0.7, key: keyFor(1, 'trainDropout'), counter: [0, 0, 0] } }), [U([2, 4, 5]), U([3, 5])])),
   ],
   [Prim.Dropout]: [
-    c('dropout', () => checkGrad('drop', (x) => dropout(x, { keepProb: 0.5, seed: 5, stream: 3, offset: 7 }), [U([4, 7])])),
+    c('dropout', () => checkGrad('drop', (x) => dropout(x, { keepProb: 0.5, key: keyFor(5, 'trainDropout'), counter: [3, 7, 0] }), [U([4, 7])])),
   ],
   [Prim.LogSumExp]: [
     c('logsumexp axis 0 keepDims, axis -1', () => {
@@ -431,7 +431,7 @@ describe('fused primitives equal their compositions', () => {
     expect(x.length).toBe(y.length);
     x.forEach((v, i) => expect(v).toBeCloseTo(y[i]!, 12));
   };
-  const d = { keepProb: 0.6, seed: 11, stream: 4, offset: 2 ** 33 + 5 };
+  const d: DropoutParams = { keepProb: 0.6, key: keyFor(11, 'trainDropout'), counter: [4, 5, 2] }; // layer 4, step 2^33 + 5
   it('linear = relu(matmul(dropout(x), w) + b)', () => {
     const x = U([7, 5]), w = U([5, 4]), b = U([4]);
     close(linear(x, w, b, { activation: 'relu', dropout: d }), relu(add(matmul(dropout(x, d), w), b)));

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import {
-  bitsToUniform, cpuBackend, getBackend, philoxFill, setBackend, sizeOf, tensor, tidy,
+  bitsToUniform, cpuBackend, getBackend, keyFor, philoxFill, setBackend, sizeOf, tensor, tidy,
   type Backend, type DType, type HostArray, type Prim, type Shape, type Tensor,
 } from '@alphadrop/core';
 import { WebGpuBackend } from '@alphadrop/kernels';
@@ -116,7 +116,7 @@ export async function expectSameOnGpu(name: string, build: () => Tensor, tol?: T
 
 function words(n: number, seed: number): Uint32Array {
   const w = new Uint32Array(n);
-  philoxFill(w, seed, 7, 0);
+  philoxFill(w, keyFor(seed, 'user'), [0, 0, 0]);
   return w;
 }
 

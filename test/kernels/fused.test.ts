@@ -3,12 +3,13 @@
 // the CPU's (same Philox coordinates), logsumexp in both strategies with extreme values,
 // and the optimizer update for every rule.
 import { afterAll, describe } from 'vitest';
-import { Prim, apply, bbAlphaEnergy, dropout, linear, logsumexp, matmul, optimizerUpdate, mul, type DropoutParams } from '@alphadrop/core';
+import { Prim, apply, bbAlphaEnergy, dropout, keyFor, linear, logsumexp, matmul, optimizerUpdate, mul, splitU64, type DropoutParams } from '@alphadrop/core';
 import { getTestBackend, gpuCase, rand, randInt } from '../helpers/webgpu.js';
 
 afterAll(async () => (await getTestBackend()).device.destroy());
 
-const d = (seed: number, keepProb = 0.5, offset = 0): DropoutParams => ({ keepProb, seed, stream: 3, offset });
+// the mask of dropout layer 3 at `step` in a run with `seed` (counter: layer, step lo, step hi)
+const d = (seed: number, keepProb = 0.5, step = 0): DropoutParams => ({ keepProb, key: keyFor(seed, 'trainDropout'), counter: [3, ...splitU64('fused.test', 'step', step)] });
 
 describe('fused linear on WebGPU', () => {
   gpuCase('linear 130x77 · 77x65 + b, relu', () => linear(rand([130, 77], 1), rand([77, 65], 2), rand([65], 3), { activation: 'relu' }), { rtol: 1e-4, atol: 1e-5 });
@@ -21,7 +22,7 @@ describe('fused linear on WebGPU', () => {
 });
 
 describe('dropout and logsumexp on WebGPU', () => {
-  gpuCase('dropout mask bit-identical (odd size, 64-bit offset)', () => dropout(rand([7, 13], 11), d(123, 0.3, 2 ** 33 + 1)));
+  gpuCase('dropout mask bit-identical (odd size, step past 2^32)', () => dropout(rand([7, 13], 11), d(123, 0.3, 2 ** 33 + 1)));
   gpuCase('dropout keep 0.9', () => dropout(rand([1001], 12), d(5, 0.9)));
   gpuCase('logsumexp last axis, many rows', () => logsumexp(rand([5000, 10], 13, -40, 40), -1), { rtol: 1e-5, atol: 1e-5 });
   gpuCase('logsumexp axis 0, long (workgroup strategy)', () => logsumexp(mul(rand([3000, 3], 14, -1, 1), 1000), 0, true), { rtol: 1e-5, atol: 1e-4 });

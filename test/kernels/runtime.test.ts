@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  Prim, abs, add, argmax, crossEntropy, exp, getBackend, matmul, memory, mul, neg, philoxFill, randomBits, randomUniform,
+  Prim, abs, add, argmax, crossEntropy, exp, getBackend, matmul, memory, mul, neg, keyFor, philoxFill, randomBits, randomUniform,
   relu, setBackend, sqrt, sub, tensor, tidy, valueAndGradsOf, type Tensor,
 } from '@alphadrop/core';
 import type { GpuStorage, WebGpuBackend } from '@alphadrop/kernels';
@@ -54,15 +54,17 @@ describe('recorder counters', () => {
     const n = 103;
     gpu.flush();
     const submits = gpu.counters.submits;
-    const a = onGpu(() => randomBits([n], { seed: 11, stream: 1, offset: 5 }));
-    const b = onGpu(() => randomBits([n], { seed: 12, stream: 2, offset: 2 ** 32 + 9 }));
+    const ca = { key: keyFor(11, 'user'), counter: [1, 5, 0] } as const;
+    const cb = { key: keyFor(12, 'user'), counter: [2, 9, 1] } as const;
+    const a = onGpu(() => randomBits([n], ca));
+    const b = onGpu(() => randomBits([n], cb));
     expect(gpu.counters.submits).toBe(submits);
     const [ga, gb] = [await a.data(), await b.data()];
     expect(gpu.counters.submits - submits).toBe(3); // one flush carrying both, two copies
     const wa = new Uint32Array(n);
     const wb = new Uint32Array(n);
-    philoxFill(wa, 11, 1, 5);
-    philoxFill(wb, 12, 2, 2 ** 32 + 9);
+    philoxFill(wa, ca.key, ca.counter);
+    philoxFill(wb, cb.key, cb.counter);
     expect(Array.from(ga)).toEqual(Array.from(wa));
     expect(Array.from(gb)).toEqual(Array.from(wb));
     expect(Array.from(ga)).not.toEqual(Array.from(gb));
@@ -151,16 +153,17 @@ describe('a 1,000-step training loop holds memory flat', () => {
     const prev = getBackend();
     setBackend(gpu);
     try {
-      const teacher = randomUniform([IN, OUT], { seed: 1 }, -1, 1);
+      const teacher = randomUniform([IN, OUT], keyFor(1, 'user'), -1, 1);
       let params: Tensor[] = [
-        randomUniform([IN, HID], { seed: 2 }, -0.5, 0.5),
-        randomUniform([HID], { seed: 3 }, -0.1, 0.1),
-        randomUniform([HID, OUT], { seed: 4 }, -0.5, 0.5),
-        randomUniform([OUT], { seed: 5 }, -0.1, 0.1),
+        randomUniform([IN, HID], keyFor(1, 'init', 0), -0.5, 0.5),
+        randomUniform([HID], keyFor(1, 'init', 1), -0.1, 0.1),
+        randomUniform([HID, OUT], keyFor(1, 'init', 2), -0.5, 0.5),
+        randomUniform([OUT], keyFor(1, 'init', 3), -0.1, 0.1),
       ];
+      const dataKey = keyFor(100, 'user');
       const step = (s: number): Tensor =>
         tidy(() => {
-          const x = randomUniform([BATCH, IN], { seed: 100, stream: 1, offset: s * 64 }, -1, 1);
+          const x = randomUniform([BATCH, IN], { key: dataKey, counter: [s, 0, 0] }, -1, 1) // step s: its own counter word;
           const labels = argmax(matmul(x, teacher), 1); // learnable: a fixed linear teacher
           const [w1, b1, w2, b2] = params as [Tensor, Tensor, Tensor, Tensor];
           const { value, grads } = valueAndGradsOf(() => crossEntropy(add(matmul(relu(add(matmul(x, w1), b1)), w2), b2), labels), params);

@@ -15,7 +15,7 @@
 // Other flags: --versions v3,v4  --min-ms 200  --max-reps 65536  --naive-max 2048
 //   --budget-s 240 (time spent before remaining cases are skipped)  --tol 1e-5  --no-fusion
 
-import { applyDropout, keepThreshold, seedKey, type DropoutParams } from '@alphadrop/core';
+import { applyDropout, keepThreshold, keyFor, splitU64, type DropoutParams } from '@alphadrop/core';
 import type { MatmulFusion, MatmulGeometry } from '../../../packages/kernels/src/kernels/matmul.js';
 import { LADDER, type LadderConfig, type LadderProgram, type LadderRung } from '../../../packages/kernels/src/kernels/matmul-ladder.js';
 import { numberFlag, parseFlags } from '../harness.js';
@@ -215,12 +215,13 @@ function upload(device: GPUDevice, data: Float32Array | Uint32Array, usage: numb
   return buf;
 }
 
-const DROP: DropoutParams = { keepProb: 0.7, seed: 12345, stream: 2, offset: 2 ** 32 + 5 };
+// dropout layer 2 at a step past 2^32, so the mask's high step word (c3) is exercised
+const DROP: DropoutParams = { keepProb: 0.7, key: keyFor(12345, 'trainDropout'), counter: [2, ...splitU64('matmul-ladder', 'step', 2 ** 32 + 5)] };
 
 function dropUniform(d: DropoutParams): Uint32Array {
-  const [k0, k1] = seedKey(d.seed);
+  // the kernels' Drop layout: [k0, k1, c1, c2, c3, threshold, scale (f32 bits), pad]
   const scale = new Uint32Array(new Float32Array([1 / d.keepProb]).buffer)[0]!;
-  return Uint32Array.from([k0, k1, d.stream >>> 0, d.offset >>> 0, Math.floor(d.offset / 4294967296) >>> 0, keepThreshold(d.keepProb), scale, 0]);
+  return Uint32Array.from([d.key[0], d.key[1], d.counter[0], d.counter[1], d.counter[2], keepThreshold(d.keepProb), scale, 0]);
 }
 
 function deviceCase(device: GPUDevice, ops: Operands, c: Case): DeviceCase {
