@@ -1,15 +1,20 @@
-// End-to-end learning with the core alone: a small MLP with plain SGD on UCI yacht,
-// standard split 0. A linear least-squares fit gets a test RMSE of 9.25 there.
+// End-to-end learning with the core alone: a small MLP with plain SGD on UCI yacht, split 0:
+// the protocol's split with a data directory (a linear least-squares fit gets a test RMSE
+// of 9.25 there), else the embedded rows with the generated split 0 (see helpers/data.ts).
 import { describe, expect, it } from 'vitest';
 import { loadUci, uciSplit } from '@alphadrop/nn/node';
 import { setBackend, cpuBackend, memory } from '@alphadrop/core';
 import { rmseOriginal, trainMlp } from '../../examples/mlp-sgd.js';
-import { testDataDir } from '../helpers/data.js';
+import { yachtForTests } from '../helpers/data.js';
 
 describe('yacht MLP with plain SGD (core only)', () => {
-  it('reaches a test RMSE <= 3.0 on split 0 and holds memory flat', () => {
+  const yacht = yachtForTests('yacht MLP');
+  // Linear least squares gets 9.25 on the protocol's split 0 and 11.0 on the generated one
+  // (numpy lstsq, offline); this MLP gets about 1.4 on the generated split, so one bound fits both.
+  const maxRmse = 3.0;
+  it(`reaches a test RMSE <= ${maxRmse} on split 0 and holds memory flat`, () => {
     setBackend(cpuBackend('fast'));
-    const split = uciSplit(loadUci(testDataDir(), 'yacht'), 0);
+    const split = uciSplit(loadUci(yacht.root, 'yacht'), 0);
     expect(split.nTrain).toBe(277);
     expect(split.nTest).toBe(31);
     const before = memory().tensors;
@@ -24,6 +29,7 @@ describe('yacht MLP with plain SGD (core only)', () => {
     expect(memory().tensors - before).toBe(model.params.length);
     const pred = model.predict(split.xTest, split.nTest).dataSync();
     const rmse = rmseOriginal(pred, split.yTestRaw, split.yMean, split.yStd);
-    expect(rmse).toBeLessThanOrEqual(3.0);
+    console.log(JSON.stringify({ yacht: yacht.full ? 'protocol split 0' : 'embedded split 0', rmse }));
+    expect(rmse).toBeLessThanOrEqual(maxRmse);
   });
 });

@@ -67,10 +67,14 @@ async function requestOnce(url: string, part: string, log: (line: string) => voi
     throw new DataError(url, 'HTTP 200 or 206', `HTTP ${response.status} ${response.statusText}`.trim());
   }
   if (!response.body) throw new DataError(url, 'a response body', 'none');
+  const reader = response.body.getReader();
   const fd = openSync(part, append ? 'a' : 'w');
   try {
-    for await (const chunk of response.body) writeSync(fd, chunk as Uint8Array);
-    return true;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return true;
+      writeSync(fd, value);
+    }
   } catch {
     return false; // the connection dropped: what arrived is on disk, the next request resumes
   } finally {
@@ -95,7 +99,14 @@ export async function downloadToPart(url: string, part: string, opts: DownloadOp
   const resumedFrom = sizeOf(part);
   if (resumedFrom > 0) log(`  resuming at byte ${resumedFrom}`);
   for (let requests = 1; ; requests++) {
-    if (await requestOnce(url, part, log)) return { bytes: sizeOf(part), resumedFrom, requests };
+    let complete: boolean;
+    try {
+      complete = await requestOnce(url, part, log);
+    } catch (err) {
+      if (sizeOf(part) === 0) discardPart(part); // nothing worth resuming: leave no trace
+      throw err;
+    }
+    if (complete) return { bytes: sizeOf(part), resumedFrom, requests };
     if (requests > retries)
       throw new DataError(url, 'a complete response body', `a connection that dropped ${requests} times`, `${sizeOf(part)} bytes kept in ${part}; run again to resume`);
     log(`  connection dropped at byte ${sizeOf(part)}: resuming`);

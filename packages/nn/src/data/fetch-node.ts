@@ -131,13 +131,23 @@ async function fetchFile(job: FileJob, root: string, mirrors: readonly string[],
   throw new DataError(job.local, `a verified copy from one of ${mirrors.length} mirrors`, 'none', failures.map((e) => e.message).join('; '));
 }
 
-/** Runs `work` over `items` with at most `limit` in flight; the first error wins. */
+/** Runs `work` over `items` with at most `limit` in flight; after the first error no new item starts. */
 async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
+    while (!failed && next < items.length) {
+      try {
+        await work(items[next++]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
   });
-  await Promise.all(lanes);
+  const results = await Promise.allSettled(lanes);
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 function checkBaseUrl(baseUrl: string): string {

@@ -5,7 +5,8 @@
 // come from the training split only, in float64 with two passes, and a standard
 // deviation that is zero or numerically zero (relative to the column's scale) becomes 1.
 
-import { DataError } from '@alphadrop/core';
+import { DataError, keyFor, ValueError } from '@alphadrop/core';
+import { permutation } from './batches.js';
 
 export interface UciTable {
   /** Row-major [rows, cols] in float64. */
@@ -193,17 +194,13 @@ export function makeUciSplit(table: UciTable, features: Int32Array, target: numb
 }
 
 /**
- * A deterministic 90/10 split for data without split files (the embedded default):
- * a Fisher-Yates permutation driven by a 32-bit LCG from `seed`.
+ * A deterministic 90/10 split for data without split files (the embedded default): the
+ * permutation of batches.ts under derive(rootKey(seed), 'split', 0); split i of a protocol
+ * uses seed i.
  */
 export function randomSplit(rows: number, seed: number, testFraction = 0.1): { train: Int32Array; test: Int32Array } {
-  const perm = Int32Array.from({ length: rows }, (_, i) => i);
-  let s = seed >>> 0;
-  for (let i = rows - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
-    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
-  }
+  if (!(testFraction > 0 && testFraction < 1)) throw new ValueError('randomSplit', 'a test fraction in (0, 1)', String(testFraction));
+  const perm = permutation(rows, keyFor(seed, 'split', 0));
   const nTrain = Math.round(rows * (1 - testFraction));
   return { train: perm.slice(0, nTrain), test: perm.slice(nTrain) };
 }
