@@ -1,12 +1,12 @@
-// A small regression MLP written against @alphadrop/core alone (no layers package):
+// A small regression MLP written against @alphadrop/core (no layers; nn only for its shuffle):
 // Glorot-uniform weights from the counter-based RNG, ReLU hidden layers, mean squared
-// error, plain minibatch SGD. Used by the yacht demo (`npm start`) and the core's
-// learning test.
+// error, plain minibatch SGD. Used by the yacht demo (`npm run demo:core`).
 
 import {
   add, matmul, mse, relu, reshape, sub, mul, tensor, tidy, keep, valueAndGradsOf, randomUniform, noGrad, gather, keyFor,
   type Tensor,
 } from '@alphadrop/core';
+import { permutation, shuffleKey } from '@alphadrop/nn';
 
 export interface MlpConfig {
   sizes: readonly number[];
@@ -51,18 +51,6 @@ export class Mlp {
   }
 }
 
-/** Deterministic epoch order: a Fisher-Yates shuffle from an LCG seeded per epoch. */
-function epochOrder(n: number, seed: number): Int32Array {
-  const p = Int32Array.from({ length: n }, (_, i) => i);
-  let s = seed >>> 0;
-  for (let i = n - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
-}
-
 /** Trains with minibatch SGD on the MSE; returns the model and the last epoch's mean loss. */
 export function trainMlp(data: RegressionData, cfg: MlpConfig, onEpoch?: (epoch: number, loss: number) => void): { model: Mlp; loss: number } {
   const model = new Mlp([data.inputs, ...cfg.sizes.slice(1)], cfg.seed);
@@ -70,7 +58,7 @@ export function trainMlp(data: RegressionData, cfg: MlpConfig, onEpoch?: (epoch:
   const y = keep(tensor(data.y, [data.rows, 1]));
   let loss = NaN;
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-    const order = epochOrder(data.rows, cfg.seed * 7919 + epoch);
+    const order = permutation(data.rows, shuffleKey(cfg.seed, epoch)); // the one shuffle (nn's batches.ts)
     let sum = 0;
     for (let start = 0; start < data.rows; start += cfg.batchSize) {
       const idx = order.slice(start, Math.min(data.rows, start + cfg.batchSize));

@@ -9,7 +9,8 @@
 #      ../shared/data beside the checkout, else the fetch cache (`alphadrop data fetch`).
 #      Without any, the suites that need full data sets run on the embedded samples; with
 #      CI=true a missing data directory fails the run.
-#   3. type-checks, then runs vitest (extra arguments go to vitest); both run, either failing
+#   3. type-checks, checks for import cycles (dependency-cruiser), then runs vitest (extra
+#      arguments go to vitest); all three run, any failing
 #      fails the command.
 # `scripts/test.sh --dry-run` prints what it would install and run, and changes nothing.
 set -euo pipefail
@@ -152,8 +153,12 @@ fi
 step "typecheck"
 typecheck=0
 npx tsc -p tsconfig.json --noEmit || typecheck=$?
+step "import cycles"
+cycles=0
+npm run -s check:cycles || cycles=$?
 step "vitest"
 vitest=0
 npx vitest run "$@" || vitest=$?
-step "done: typecheck $([ $typecheck -eq 0 ] && echo passed || echo FAILED), vitest $([ $vitest -eq 0 ] && echo passed || echo FAILED)"
-[ $typecheck -eq 0 ] && [ $vitest -eq 0 ]
+ok() { [ "$1" -eq 0 ] && echo passed || echo FAILED; }
+step "done: typecheck $(ok $typecheck), import cycles $(ok $cycles), vitest $(ok $vitest)"
+[ $typecheck -eq 0 ] && [ $cycles -eq 0 ] && [ $vitest -eq 0 ]

@@ -3,7 +3,7 @@
 // window.__alphadrop for the driver (chromium.test.ts).
 
 import * as core from '@alphadrop/core';
-import { WebGpuBackend, acquireBrowserDevice } from '@alphadrop/kernels';
+import { createWebGpuBackend, acquireBrowserDevice } from '@alphadrop/kernels';
 
 interface CaseResult {
   name: string;
@@ -57,7 +57,7 @@ const cases: [string, () => core.Tensor, number][] = [
 
 async function main(): Promise<{ adapter: string; results: CaseResult[] }> {
   const acquired = await acquireBrowserDevice();
-  const gpu = new WebGpuBackend(acquired.device, { adapterInfo: acquired.adapterInfo, keepAlive: [acquired.adapter] });
+  const gpu = createWebGpuBackend(acquired.device, { adapterInfo: acquired.adapterInfo, keepAlive: [acquired.adapter] });
   const results: CaseResult[] = [];
   for (const [name, build, rtol] of cases) {
     try {

@@ -6,7 +6,7 @@
 // the rest (convolution, multi-pass sums) within a relative 1e-6 of f32 rounding.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  Prim, fastKernels, referenceKernels, shapeRules, allocHost, ValueError,
+  Prim, fastKernels, referenceKernels, shapeRules, allocHost, ValueError, UNARY_PRIMS, BINARY_PRIMS,
   configureFastCpuThreads, fastCpuThreadStats, fastCpuThreadsReady, keyFor, splitU64,
   type DType, type DropoutParams, type HostArray, type Key, type PrimParams, type CpuOperand,
 } from '@alphadrop/core';
@@ -57,9 +57,7 @@ const F32_TOL = 1e-6;
 const SPECIAL = [NaN, 0, -0, Infinity, -Infinity, 1.5, -1.5, 2, -3, 0.25, 1e-30, -1e30];
 
 describe('unary', () => {
-  const prims = [Prim.Neg, Prim.Exp, Prim.Log, Prim.Log1p, Prim.Sqrt, Prim.Abs, Prim.Sign, Prim.Floor, Prim.Relu,
-    Prim.Sigmoid, Prim.Tanh, Prim.Reciprocal, Prim.Sin, Prim.Cos] as const;
-  for (const p of prims) {
+  for (const p of UNARY_PRIMS) {
     it(`${p} f32 / f64 / special values`, () => {
       check(p, [[[7, 13]]], {});
       check(p, [[[5, 1, 3], 'f64']], {});
@@ -72,7 +70,7 @@ describe('unary', () => {
 });
 
 describe('binary broadcasting', () => {
-  const prims = [Prim.Add, Prim.Sub, Prim.Mul, Prim.Div, Prim.Pow, Prim.Maximum, Prim.Minimum] as const;
+  const prims = BINARY_PRIMS;
   const patterns: [number[], number[]][] = [
     [[5, 7], [5, 7]], // same shape: one flat loop
     [[37, 29], [29]], // bias add: rows + a row

@@ -76,6 +76,8 @@ const unaryCase = <P extends UnaryPrim>(expected: readonly number[]): NonfiniteC
   { label: 'NaN, ±Inf, ±0, 1.5, -2, 0.25, -1', inputs: [f32([X.length], X)], params: NO_PARAMS, expected },
 ];
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
+/** log(1 + eˣ) by the naive formula: fine at these moderate x, independent of the stable form under test. */
+const sp = (x: number) => Math.log(1 + Math.exp(x));
 
 function binaryCase<P extends BinaryPrim>(a: readonly number[], b: readonly number[], expected: readonly number[]): NonfiniteCase<P>[] {
   return [{ label: 'pairs of NaN, ±Inf, ±0 and ordinary values', inputs: [f32([a.length], a), f32([b.length], b)], params: NO_PARAMS, expected }];
@@ -129,6 +131,7 @@ export const NONFINITE: NonfiniteTable = {
   [Prim.Reciprocal]: { rule: '1/±0 = ±Inf, 1/±Inf = ±0', cases: unaryCase([nan, 0, -0, inf, -inf, 1 / 1.5, -0.5, 4, -1]) },
   [Prim.Sin]: { rule: 'sin(±Inf) = NaN', cases: unaryCase([nan, nan, nan, 0, -0, Math.sin(1.5), Math.sin(-2), Math.sin(0.25), Math.sin(-1)]) },
   [Prim.Cos]: { rule: 'cos(±Inf) = NaN', cases: unaryCase([nan, nan, nan, 1, 1, Math.cos(1.5), Math.cos(-2), Math.cos(0.25), Math.cos(-1)]) },
+  [Prim.Softplus]: { rule: 'softplus(-Inf) = 0, softplus(Inf) = Inf (no overflow on the way)', cases: unaryCase([nan, inf, 0, Math.LN2, Math.LN2, sp(1.5), sp(-2), sp(0.25), sp(-1)]) },
   [Prim.Add]: {
     rule: 'NaN + x = NaN, Inf + -Inf = NaN, Inf + x = Inf',
     cases: binaryCase([nan, 1, inf, inf, -inf, inf, 0, -0, 1.5], [1, nan, -inf, 1, 1, inf, -0, -0, -2], [nan, nan, nan, inf, -inf, inf, 0, -0, -0.5]),

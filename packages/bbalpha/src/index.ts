@@ -1,8 +1,8 @@
 // @alphadrop/bbalpha: the BB-α dropout energy (Li & Gal 2017), MC batching, predictive
 // metrics, attacks and the paper's experiments.
 
-export { bbAlphaLoss, bbAlphaLossComposed, bbAlphaPerPoint, bbAlphaRegressionLoss, classLogLikelihood, SMALL_ALPHA, type GaussianOptions } from './loss.js';
-export { tileSamples, mcForward, mcPredictProbs, mcPredictSamples, type McPredictOptions } from './mc.js';
+export { bbAlphaLoss, bbAlphaLossComposed, bbAlphaPerPoint, bbAlphaRegressionLoss, classLogLikelihood, type GaussianOptions } from './loss.js';
+export { tileSamples, mcForward, mcPasses, mcPredictProbs, mcPredictSamples, predictionKey, type McPredictOptions, type McPassOptions, type McPass } from './mc.js';
 export { checkMcTile, activationWidths, MC_TILE_FLAGS, type McTileOptions } from './mc-working-set.js';
 export { classificationMetrics, regressionMetrics, entropyOf, auroc, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
 export { fgsm, targetedFgsm, type AttackOptions, type AttackObjective, type TargetedOptions } from './attacks.js';

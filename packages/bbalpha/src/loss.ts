@@ -1,18 +1,16 @@
 // The BB-α energy of Li & Gal (2017) for dropout networks, per spec (shared spec §a):
 //   ℓ_α(n) = −(1/α)·[LSE_k(α·ll_{n,k}) − log K]        α ≠ 0   (P1, keeping −log K)
 //   ℓ_0(n) = −mean_k ll_{n,k}                            α = 0   (P0, MC dropout VI)
-// with the series −mean − (α/2)·Var_k for |α| below SMALL_ALPHA, where 1/α would amplify
-// float32 round-off. The loss is the batch mean of ℓ_α (Keras-style); L2 on kernels is the
+// with the series −mean − (α/2)·Var_k for |α| below SMALL_ALPHA (@alphadrop/core), where 1/α
+// would amplify float32 round-off. The loss is the batch mean of ℓ_α (Keras-style); L2 on kernels is the
 // optimizer's (nn Optimizer weightDecay). Built from primitives: gradients come from their
 // VJPs (∂ℓ/∂ll_{n,k} = −softmax_k(α·ll_{n,·}), the importance weights).
 
 import {
-  DTypeError, ShapeError, ValueError, add, bbAlphaEnergy, exp, fmtShape, logSoftmax, logsumexp, mean, mul, neg, oneHot, reshape,
+  DTypeError, SMALL_ALPHA, ShapeError, ValueError, add, bbAlphaEnergy, exp, fmtShape, logSoftmax, logsumexp, mean, mul, neg, oneHot, reshape,
   sub, sum, type Tensor,
 } from '@alphadrop/core';
 
-/** Below this |α| the series form replaces the 1/α form. */
-export const SMALL_ALPHA = 1e-3;
 
 function checkAlpha(where: string, alpha: number): void {
   if (!Number.isFinite(alpha)) throw new ValueError(where, 'a finite alpha', String(alpha));

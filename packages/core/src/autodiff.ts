@@ -3,9 +3,11 @@
 // (rules-vjp.ts). The backward pass walks the tape in reverse and *accumulates* each
 // input's cotangent (g += vjp), zeroing nowhere but at the start: the micrograd contract.
 // Backward ops are ordinary primitives, so they are themselves recorded on any enclosing
-// tape: grad of grad works.
+// tape: grad of grad works. The engine calls each open tape's record() after every
+// primitive (engine.ts `recorders`).
 
-import { ShapeError, StateError, DTypeError } from './errors.js';
+import { recorders, type Recorder } from './engine.js';
+import { ShapeError, DTypeError } from './errors.js';
 import { isFloat } from './dtype.js';
 import type { Prim, PrimParams } from './prims.js';
 import { vjpRules, type SavedValues } from './rules-vjp.js';
@@ -23,7 +25,7 @@ interface TapeEntry {
   outputId: number;
 }
 
-class Tape {
+class Tape implements Recorder {
   readonly watched = new Set<number>();
   readonly entries: TapeEntry[] = [];
   /** The tape's own references to saved tensors (by saved tensor id), released after backward. */
@@ -48,6 +50,24 @@ class Tape {
     return view;
   }
 
+  /** Called by engine.apply after every primitive while this tape is open. */
+  record<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P], out: Tensor): void {
+    if (this.noGradDepth !== noGradDepth || !isFloat(out.dtype)) return;
+    const needs = inputs.map((t) => isFloat(t.dtype) && this.watched.has(idOf(t)));
+    if (!needs.some(Boolean)) return;
+    const rule = vjpRules[prim];
+    const saved: SavedValues = {
+      x: inputs.map((t, i) =>
+        rule.saves.inputs === 'all' || (rule.saves.inputs as readonly number[]).includes(i) ? this.retain(t) : undefined,
+      ),
+      y: rule.saves.output ? this.retain(out) : undefined,
+      shapes: inputs.map((t) => t.shape),
+      dtypes: inputs.map((t) => t.dtype),
+    };
+    this.entries.push({ prim, params, inputIds: inputs.map(idOf), needs, saved, outputId: out.id });
+    this.watched.add(out.id);
+  }
+
   release(): void {
     for (const view of this.retained.values()) view.dispose();
     this.retained.clear();
@@ -58,29 +78,9 @@ class Tape {
 const origin = new WeakMap<Tensor, number>();
 const idOf = (t: Tensor): number => origin.get(t) ?? t.id;
 
-const tapes: Tape[] = [];
+/** Open tapes are engine.ts's `recorders`; every recorder is a Tape. */
+const tapes = recorders;
 let noGradDepth = 0;
-
-/** Called by engine.apply after every primitive. */
-export function record<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P], out: Tensor): void {
-  if (tapes.length === 0 || !isFloat(out.dtype)) return;
-  for (const tape of tapes) {
-    if (tape.noGradDepth !== noGradDepth) continue;
-    const needs = inputs.map((t) => isFloat(t.dtype) && tape.watched.has(idOf(t)));
-    if (!needs.some(Boolean)) continue;
-    const rule = vjpRules[prim];
-    const saved: SavedValues = {
-      x: inputs.map((t, i) =>
-        rule.saves.inputs === 'all' || (rule.saves.inputs as readonly number[]).includes(i) ? tape.retain(t) : undefined,
-      ),
-      y: rule.saves.output ? tape.retain(out) : undefined,
-      shapes: inputs.map((t) => t.shape),
-      dtypes: inputs.map((t) => t.dtype),
-    };
-    tape.entries.push({ prim, params, inputIds: inputs.map(idOf), needs, saved, outputId: out.id });
-    tape.watched.add(out.id);
-  }
-}
 
 /** Runs fn without recording gradients (inference, optimizer updates). */
 export function noGrad<T>(fn: () => T): T {
@@ -181,11 +181,4 @@ export function grad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => Tenso
     if (tapes.length === 0) value.dispose();
     return grads;
   };
-}
-
-/** Throws if a rule is asked for a value it did not save (a bug in the rule table). */
-export function savedInput(s: SavedValues, i: number, prim: string): Tensor {
-  const t = s.x[i];
-  if (t === undefined) throw new StateError(`vjp of ${prim}`, `input ${i} saved by the rule`, 'an unsaved input');
-  return t;
 }

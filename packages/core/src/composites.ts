@@ -1,6 +1,7 @@
 // Composite functions, built only from primitives (so their gradients come for free from
 // the primitive VJPs). Fused kernels may later replace some of them, and must match them.
 
+import { noGrad } from './autodiff.js';
 import { DTypeError, ShapeError } from './errors.js';
 import * as op from './ops.js';
 import { tidy } from './memory.js';
@@ -44,7 +45,6 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 export function stopGradient(x: Tensor): Tensor {
   return noGradCopy(x);
 }
-import { noGrad } from './autodiff.js';
 function noGradCopy(x: Tensor): Tensor {
   return noGrad(() => op.reshape(x, [...x.shape]));
 }

@@ -1,6 +1,9 @@
 // The engine: the one path every primitive takes. apply() validates and infers the output
 // through the shape rules, runs the primitive on the operands' backend, and records it on
-// the active gradient tapes (autodiff.ts). Also holds the current default backend.
+// the active gradient tapes. Also holds the current default backend. The tapes are
+// autodiff.ts's, pushed on `recorders` while a gradient is being taken: the engine only
+// knows the Recorder interface, so autodiff (which needs the ops, which need apply) sits
+// above it and nothing here imports back up.
 
 import type { Backend } from './backend.js';
 import { bytesPerElement, type DType, type HostArray } from './dtype.js';
@@ -9,7 +12,14 @@ import { Prim, type PrimParams } from './prims.js';
 import { shapeRules } from './rules-shape.js';
 import { sizeOf, type Shape } from './shape.js';
 import { DataHandle, Tensor } from './tensor.js';
-import { record } from './autodiff.js';
+
+/** Something that sees every primitive run: autodiff.ts's gradient tapes. */
+export interface Recorder {
+  record<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P], out: Tensor): void;
+}
+
+/** The open tapes, outermost first; autodiff.ts pushes and pops them. */
+export const recorders: Recorder[] = [];
 
 let current: Backend | null = null;
 let defaultFactory: (() => Backend) | null = null;
@@ -61,6 +71,6 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
     const bytes = sizeOf(spec.shape) * bytesPerElement(spec.dtype);
     out = new Tensor(spec.shape, spec.dtype, new DataHandle(backend, storage, bytes));
   }
-  record(prim, inputs, params, out);
+  for (let i = 0; i < recorders.length; i++) recorders[i]!.record(prim, inputs, params, out);
   return out;
 }

@@ -2,18 +2,15 @@
 // memory scopes, the counter-based RNG and the CPU backends.
 
 import { setDefaultBackendFactory } from './engine.js';
-import { setTensorCheck } from './memory.js';
-import { Tensor } from './tensor.js';
-import { createCpuBackend } from './cpu/backend.js';
+import { createCpuBackend, createReferenceBackend, type CpuBackend } from './cpu/backend.js';
 import { fastKernels } from './cpu/fast.js';
 
-setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
 setDefaultBackendFactory(() => createCpuBackend(fastKernels));
 
 export * from './errors.js';
 export * from './dtype.js';
 export * from './shape.js';
-export { Prim, PRIM_ARITY, UNARY_PRIMS, BINARY_PRIMS, OPTIMIZER_SLOTS } from './prims.js';
+export { Prim, PRIM_ARITY, UNARY_PRIMS, BINARY_PRIMS, OPTIMIZER_SLOTS, SMALL_ALPHA } from './prims.js';
 export type { PrimParams, CompareOp, Conv2dGeometry, Pool2dGeometry, UnaryPrim, BinaryPrim, DropoutParams, PhiloxCoords, Activation, OptimizerRule, OptimizerParams } from './prims.js';
 export { shapeRules, matmulShape, windowOut, type ShapeRule } from './rules-shape.js';
 export { vjpRules, unbroadcast, type VjpRule, type SavedValues } from './rules-vjp.js';
@@ -32,13 +29,15 @@ export * from './random/keys.js';
 export { CpuBackend, createCpuBackend, createReferenceBackend, type CpuKernelTable, type CpuBackendOptions } from './cpu/backend.js';
 export { referenceKernels, applyDropout, type CpuKernel, type CpuOperand } from './cpu/reference.js';
 export { unaryFns, binaryFns, compareFns } from './cpu/scalar-fns.js';
+export { UNARY } from './elementwise/unary.js';
+export { BINARY } from './elementwise/binary.js';
+export type { UnaryRecord, BinaryRecord, GradOps, TestDomain, WgslScalar } from './elementwise/record.js';
 export {
   fastKernels, configureFastCpuThreads, fastCpuThreadStats, fastCpuThreadsReady,
   type FastCpuThreadOptions, type FastCpuThreadStats,
 } from './cpu/fast.js';
 
-import { createReferenceBackend } from './cpu/backend.js';
 /** Convenience: a fresh CPU backend (fast kernels) or the reference oracle. */
-export function cpuBackend(kind: 'fast' | 'reference' = 'fast'): import('./cpu/backend.js').CpuBackend {
+export function cpuBackend(kind: 'fast' | 'reference' = 'fast'): CpuBackend {
   return kind === 'fast' ? createCpuBackend(fastKernels) : createReferenceBackend();
 }

@@ -1,51 +1,13 @@
 // Memory scopes. Every tensor made inside tidy(fn) is disposed when fn returns, except the
 // tensors fn returns (they move to the enclosing scope) and those passed to keep().
-// memory() reports live tensors and bytes; a FinalizationRegistry frees and counts tensors
-// that were garbage collected while still live (a leak: GPU memory would have been held
-// until the collector ran, which may be never under memory pressure on the device).
+// memory() reports live tensors and bytes; tensor.ts's FinalizationRegistry frees and counts
+// tensors that were garbage collected while still live (a leak: GPU memory would have been
+// held until the collector ran, which may be never under memory pressure on the device).
 
 import { StateError } from './errors.js';
-import type { DataHandle, Tensor } from './tensor.js';
+import { liveCounts, scopes, Tensor } from './tensor.js';
 
-const scopes: Set<Tensor>[] = [];
 const kept = new WeakSet<Tensor>();
-let liveTensors = 0;
-let liveBytes = 0;
-let leaked = 0;
-const liveHandles = new Set<DataHandle>();
-
-export const leakRegistry = new FinalizationRegistry<DataHandle>((handle) => {
-  leaked++;
-  liveTensors--;
-  if (--handle.refs === 0) {
-    handle.backend.free(handle.storage);
-    liveHandles.delete(handle);
-    liveBytes -= handle.bytes;
-  }
-});
-
-/** Called by the Tensor constructor. */
-export function trackNew(t: Tensor, handle: DataHandle): void {
-  liveTensors++;
-  if (!liveHandles.has(handle)) {
-    liveHandles.add(handle);
-    liveBytes += handle.bytes;
-  }
-  leakRegistry.register(t, handle, t);
-  const scope = scopes[scopes.length - 1];
-  if (scope) scope.add(t);
-}
-
-/** Called by Tensor.dispose(). */
-export function untrack(t: Tensor): void {
-  liveTensors--;
-  for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.delete(t)) break;
-}
-
-/** Called when a handle's last reference goes away through dispose(). */
-export function releaseHandle(handle: DataHandle): void {
-  if (liveHandles.delete(handle)) liveBytes -= handle.bytes;
-}
 
 /** Exempts `t` from disposal by the enclosing tidy scopes. Returns `t`. */
 export function keep<T extends Tensor>(t: T): T {
@@ -56,17 +18,11 @@ export function keep<T extends Tensor>(t: T): T {
 
 type TensorContainer = Tensor | readonly TensorContainer[] | { readonly [k: string]: TensorContainer } | number | string | boolean | null | undefined | void;
 
-function collect(value: unknown, into: Set<Tensor>, isTensor: (v: unknown) => v is Tensor): void {
-  if (isTensor(value)) into.add(value);
-  else if (Array.isArray(value)) for (const v of value) collect(v, into, isTensor);
+function collect(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (Array.isArray(value)) for (const v of value) collect(v, into);
   else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
-    for (const v of Object.values(value)) collect(v, into, isTensor);
-}
-
-let tensorCheck: ((v: unknown) => v is Tensor) | null = null;
-/** tensor.ts cannot be imported here (cycle); index.ts installs the instanceof check. */
-export function setTensorCheck(check: (v: unknown) => v is Tensor): void {
-  tensorCheck = check;
+    for (const v of Object.values(value)) collect(v, into);
 }
 
 /**
@@ -90,7 +46,7 @@ export function tidy<T extends TensorContainer>(fn: () => T): T {
     throw new StateError('tidy', 'a synchronous function', 'a function returning a Promise', 'tidy cannot track tensors across await');
   }
   const returned = new Set<Tensor>();
-  collect(result, returned, tensorCheck!);
+  collect(result, returned);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
     if (returned.has(t)) parent?.add(t);
@@ -102,7 +58,7 @@ export function tidy<T extends TensorContainer>(fn: () => T): T {
 /** Disposes every tensor in a container (arrays and plain objects, any depth). */
 export function dispose(value: TensorContainer): void {
   const all = new Set<Tensor>();
-  collect(value, all, tensorCheck!);
+  collect(value, all);
   for (const t of all) t.dispose();
 }
 
@@ -117,5 +73,5 @@ export interface MemoryInfo {
 }
 
 export function memory(): MemoryInfo {
-  return { tensors: liveTensors, buffers: liveHandles.size, bytes: liveBytes, leaked };
+  return liveCounts();
 }

@@ -147,14 +147,13 @@ function lift(v: TensorLike, like: Tensor): Tensor {
   return typeof v === 'number' ? full([], v, { dtype: like.dtype, backend: like.backend }) : v;
 }
 
-function pair(a: TensorLike, b: TensorLike, where: string): [Tensor, Tensor] {
+function pair(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   if (typeof a === 'number' && typeof b === 'number') {
     const ta = scalar(a);
     return [ta, lift(b, ta)];
   }
   if (typeof a === 'number') return [lift(a, b as Tensor), b as Tensor];
   if (typeof b === 'number') return [a, lift(b, a)];
-  void where;
   return [a, b];
 }
 
@@ -174,16 +173,18 @@ export const tanh = (x: Tensor) => apply(Prim.Tanh, [x], {});
 export const reciprocal = (x: Tensor) => apply(Prim.Reciprocal, [x], {});
 export const sin = (x: Tensor) => apply(Prim.Sin, [x], {});
 export const cos = (x: Tensor) => apply(Prim.Cos, [x], {});
+/** log(1 + eˣ), computed stably (never overflows). */
+export const softplus = (x: Tensor) => apply(Prim.Softplus, [x], {});
 
-export const add = (a: TensorLike, b: TensorLike) => apply(Prim.Add, pair(a, b, 'add'), {});
-export const sub = (a: TensorLike, b: TensorLike) => apply(Prim.Sub, pair(a, b, 'sub'), {});
-export const mul = (a: TensorLike, b: TensorLike) => apply(Prim.Mul, pair(a, b, 'mul'), {});
-export const div = (a: TensorLike, b: TensorLike) => apply(Prim.Div, pair(a, b, 'div'), {});
-export const pow = (a: TensorLike, b: TensorLike) => apply(Prim.Pow, pair(a, b, 'pow'), {});
-export const maximum = (a: TensorLike, b: TensorLike) => apply(Prim.Maximum, pair(a, b, 'maximum'), {});
-export const minimum = (a: TensorLike, b: TensorLike) => apply(Prim.Minimum, pair(a, b, 'minimum'), {});
+export const add = (a: TensorLike, b: TensorLike) => apply(Prim.Add, pair(a, b), {});
+export const sub = (a: TensorLike, b: TensorLike) => apply(Prim.Sub, pair(a, b), {});
+export const mul = (a: TensorLike, b: TensorLike) => apply(Prim.Mul, pair(a, b), {});
+export const div = (a: TensorLike, b: TensorLike) => apply(Prim.Div, pair(a, b), {});
+export const pow = (a: TensorLike, b: TensorLike) => apply(Prim.Pow, pair(a, b), {});
+export const maximum = (a: TensorLike, b: TensorLike) => apply(Prim.Maximum, pair(a, b), {});
+export const minimum = (a: TensorLike, b: TensorLike) => apply(Prim.Minimum, pair(a, b), {});
 
-export const compare = (a: TensorLike, b: TensorLike, op: CompareOp) => apply(Prim.Compare, pair(a, b, 'compare'), { op });
+export const compare = (a: TensorLike, b: TensorLike, op: CompareOp) => apply(Prim.Compare, pair(a, b), { op });
 export const equal = (a: TensorLike, b: TensorLike) => compare(a, b, 'eq');
 export const notEqual = (a: TensorLike, b: TensorLike) => compare(a, b, 'ne');
 export const less = (a: TensorLike, b: TensorLike) => compare(a, b, 'lt');
@@ -193,7 +194,7 @@ export const greaterEqual = (a: TensorLike, b: TensorLike) => compare(a, b, 'ge'
 
 /** cond ? a : b elementwise, with broadcasting of all three. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  const [ta, tb] = pair(a, b, 'where');
+  const [ta, tb] = pair(a, b);
   return apply(Prim.Where, [cond, ta, tb], {});
 }
 

@@ -23,6 +23,7 @@ export enum Prim {
   Reciprocal = 'reciprocal',
   Sin = 'sin',
   Cos = 'cos',
+  Softplus = 'softplus',
   // elementwise binary, NumPy broadcasting
   Add = 'add',
   Sub = 'sub',
@@ -73,31 +74,17 @@ export enum Prim {
   BBAlphaLossGrad = 'bbAlphaLossGrad',
 }
 
-export type UnaryPrim =
-  | Prim.Neg
-  | Prim.Exp
-  | Prim.Log
-  | Prim.Log1p
-  | Prim.Sqrt
-  | Prim.Abs
-  | Prim.Sign
-  | Prim.Floor
-  | Prim.Relu
-  | Prim.Sigmoid
-  | Prim.Tanh
-  | Prim.Reciprocal
-  | Prim.Sin
-  | Prim.Cos;
-
-export type BinaryPrim = Prim.Add | Prim.Sub | Prim.Mul | Prim.Div | Prim.Pow | Prim.Maximum | Prim.Minimum;
-
-export const UNARY_PRIMS: readonly UnaryPrim[] = [
+// The elementwise primitives. Each has one record (elementwise/unary.ts, binary.ts) from
+// which its rules, kernels and test tables are derived; these lists are what the records
+// are keyed by.
+export const UNARY_PRIMS = [
   Prim.Neg, Prim.Exp, Prim.Log, Prim.Log1p, Prim.Sqrt, Prim.Abs, Prim.Sign, Prim.Floor,
-  Prim.Relu, Prim.Sigmoid, Prim.Tanh, Prim.Reciprocal, Prim.Sin, Prim.Cos,
-];
-export const BINARY_PRIMS: readonly BinaryPrim[] = [
-  Prim.Add, Prim.Sub, Prim.Mul, Prim.Div, Prim.Pow, Prim.Maximum, Prim.Minimum,
-];
+  Prim.Relu, Prim.Sigmoid, Prim.Tanh, Prim.Reciprocal, Prim.Sin, Prim.Cos, Prim.Softplus,
+] as const;
+export const BINARY_PRIMS = [Prim.Add, Prim.Sub, Prim.Mul, Prim.Div, Prim.Pow, Prim.Maximum, Prim.Minimum] as const;
+
+export type UnaryPrim = (typeof UNARY_PRIMS)[number];
+export type BinaryPrim = (typeof BINARY_PRIMS)[number];
 
 export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 
@@ -154,29 +141,17 @@ export interface OptimizerParams {
 /** Optimizer state slots each rule carries (velocity; or first and second moments). */
 export const OPTIMIZER_SLOTS: { [R in OptimizerRule]: number } = { sgd: 0, momentum: 1, nesterov: 1, adam: 2 };
 
+/**
+ * Below this |α| the BB-α energy takes its series form −mean − (α/2)·Var_k, where 1/α would
+ * amplify float32 round-off; the oracle, the WGSL kernel and the composed loss all read it here.
+ */
+export const SMALL_ALPHA = 1e-3;
+
+/** Elementwise primitives have no static parameters. */
+type ElementwiseParams = { [P in UnaryPrim | BinaryPrim]: None };
+
 /** The static parameters of each primitive (everything that is not a tensor input). */
-export interface PrimParams {
-  [Prim.Neg]: None;
-  [Prim.Exp]: None;
-  [Prim.Log]: None;
-  [Prim.Log1p]: None;
-  [Prim.Sqrt]: None;
-  [Prim.Abs]: None;
-  [Prim.Sign]: None;
-  [Prim.Floor]: None;
-  [Prim.Relu]: None;
-  [Prim.Sigmoid]: None;
-  [Prim.Tanh]: None;
-  [Prim.Reciprocal]: None;
-  [Prim.Sin]: None;
-  [Prim.Cos]: None;
-  [Prim.Add]: None;
-  [Prim.Sub]: None;
-  [Prim.Mul]: None;
-  [Prim.Div]: None;
-  [Prim.Pow]: None;
-  [Prim.Maximum]: None;
-  [Prim.Minimum]: None;
+export interface PrimParams extends ElementwiseParams {
   [Prim.Compare]: { op: CompareOp };
   [Prim.Where]: None;
   /** axes: sorted, non-negative, distinct. */
@@ -230,11 +205,8 @@ export interface PrimParams {
 
 /** Number of tensor inputs (Concat is variadic: -1). */
 export const PRIM_ARITY: { [P in Prim]: number } = {
-  [Prim.Neg]: 1, [Prim.Exp]: 1, [Prim.Log]: 1, [Prim.Log1p]: 1, [Prim.Sqrt]: 1, [Prim.Abs]: 1,
-  [Prim.Sign]: 1, [Prim.Floor]: 1, [Prim.Relu]: 1, [Prim.Sigmoid]: 1, [Prim.Tanh]: 1,
-  [Prim.Reciprocal]: 1, [Prim.Sin]: 1, [Prim.Cos]: 1,
-  [Prim.Add]: 2, [Prim.Sub]: 2, [Prim.Mul]: 2, [Prim.Div]: 2, [Prim.Pow]: 2, [Prim.Maximum]: 2,
-  [Prim.Minimum]: 2,
+  ...(Object.fromEntries(UNARY_PRIMS.map((p) => [p, 1])) as { [P in UnaryPrim]: 1 }),
+  ...(Object.fromEntries(BINARY_PRIMS.map((p) => [p, 2])) as { [P in BinaryPrim]: 2 }),
   [Prim.Compare]: 2, [Prim.Where]: 3,
   [Prim.Sum]: 1, [Prim.Max]: 1, [Prim.Argmax]: 1,
   [Prim.Matmul]: 2, [Prim.Conv2d]: 2, [Prim.Conv2dInputGrad]: 2, [Prim.Conv2dFilterGrad]: 2,

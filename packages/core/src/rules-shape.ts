@@ -5,15 +5,15 @@
 import type { OutSpec } from './backend.js';
 import { DTYPES, type DType } from './dtype.js';
 import { DTypeError, ShapeError, ValueError } from './errors.js';
-import { Prim, OPTIMIZER_SLOTS, type PrimParams, type Conv2dGeometry, type Pool2dGeometry, type DropoutParams, type PhiloxCoords } from './prims.js';
+import { BINARY } from './elementwise/binary.js';
+import { FLOAT, NUMERIC, tableOf } from './elementwise/record.js';
+import { UNARY } from './elementwise/unary.js';
+import { Prim, OPTIMIZER_SLOTS, BINARY_PRIMS, UNARY_PRIMS, type BinaryPrim, type UnaryPrim, type PrimParams, type Conv2dGeometry, type Pool2dGeometry, type DropoutParams, type PhiloxCoords } from './prims.js';
 import { checkCounter, checkKey, MAX_RANDOM_ELEMENTS } from './random/keys.js';
 import { broadcastShapes, fmtShape, sizeOf, assertValidShape, type Shape } from './shape.js';
 
 export type ShapeRule<P extends Prim> = (inputs: readonly OutSpec[], params: PrimParams[P]) => OutSpec;
 
-const FLOAT: readonly DType[] = ['f32', 'f64'];
-const SIGNED: readonly DType[] = ['f32', 'f64', 'i32'];
-const NUMERIC: readonly DType[] = ['f32', 'f64', 'i32', 'u32'];
 
 function need(prim: Prim, dtype: DType, allowed: readonly DType[], what = 'input'): void {
   if (!allowed.includes(dtype)) throw new DTypeError(prim, `${what} of dtype ${allowed.join('/')}`, dtype);
@@ -140,28 +140,13 @@ export function matmulShape(a: Shape, b: Shape, transA: boolean, transB: boolean
   return [...batch, m, n];
 }
 
+/** Elementwise rules from the records: the input's shape (or the broadcast), the operands' dtype. */
+const unaryShapeRules: { [P in UnaryPrim]: ShapeRule<P> } = tableOf(UNARY_PRIMS, (p) => unary(UNARY[p].dtypes)(p));
+const binaryShapeRules: { [P in BinaryPrim]: ShapeRule<P> } = tableOf(BINARY_PRIMS, (p) => binary(BINARY[p].dtypes)(p));
+
 export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
-  [Prim.Neg]: unary(SIGNED)(Prim.Neg),
-  [Prim.Exp]: unary(FLOAT)(Prim.Exp),
-  [Prim.Log]: unary(FLOAT)(Prim.Log),
-  [Prim.Log1p]: unary(FLOAT)(Prim.Log1p),
-  [Prim.Sqrt]: unary(FLOAT)(Prim.Sqrt),
-  [Prim.Abs]: unary(SIGNED)(Prim.Abs),
-  [Prim.Sign]: unary(SIGNED)(Prim.Sign),
-  [Prim.Floor]: unary(FLOAT)(Prim.Floor),
-  [Prim.Relu]: unary(SIGNED)(Prim.Relu),
-  [Prim.Sigmoid]: unary(FLOAT)(Prim.Sigmoid),
-  [Prim.Tanh]: unary(FLOAT)(Prim.Tanh),
-  [Prim.Reciprocal]: unary(FLOAT)(Prim.Reciprocal),
-  [Prim.Sin]: unary(FLOAT)(Prim.Sin),
-  [Prim.Cos]: unary(FLOAT)(Prim.Cos),
-  [Prim.Add]: binary(NUMERIC)(Prim.Add),
-  [Prim.Sub]: binary(NUMERIC)(Prim.Sub),
-  [Prim.Mul]: binary(NUMERIC)(Prim.Mul),
-  [Prim.Div]: binary(NUMERIC)(Prim.Div),
-  [Prim.Pow]: binary(FLOAT)(Prim.Pow),
-  [Prim.Maximum]: binary(NUMERIC)(Prim.Maximum),
-  [Prim.Minimum]: binary(NUMERIC)(Prim.Minimum),
+  ...unaryShapeRules,
+  ...binaryShapeRules,
   [Prim.Compare]: ([a, b], { op }) => {
     sameDType(Prim.Compare, a!, b!);
     if (!['eq', 'ne', 'lt', 'le', 'gt', 'ge'].includes(op)) throw new ValueError(Prim.Compare, 'op eq/ne/lt/le/gt/ge', String(op));

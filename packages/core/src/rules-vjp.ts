@@ -4,9 +4,13 @@
 // piecewise-constant ops). The math of each rule is the one-line comment above it.
 
 import type { DType } from './dtype.js';
+import { apply } from './engine.js';
 import { StateError } from './errors.js';
 import * as op from './ops.js';
-import { Prim, type PrimParams } from './prims.js';
+import { BINARY } from './elementwise/binary.js';
+import { tableOf } from './elementwise/record.js';
+import { UNARY } from './elementwise/unary.js';
+import { Prim, BINARY_PRIMS, UNARY_PRIMS, type BinaryPrim, type PrimParams, type UnaryPrim } from './prims.js';
 import { broadcastedAxes, type Shape } from './shape.js';
 import * as fused from './fused.js';
 import type { Tensor } from './tensor.js';
@@ -52,95 +56,36 @@ function unbroadcastBatch(g: Tensor, shape: Shape): Tensor {
   return op.reshape(axes.length ? op.sum(g, axes) : g, shape);
 }
 
-const unary = <P extends Prim>(saves: VjpRule<P>['saves'], f: (dy: Tensor, s: SavedValues) => Tensor | null): VjpRule<P> => ({
-  saves,
-  vjp: (dy, s) => [f(dy, s)],
-});
+/** The VJP of a unary record: its rule on the saved input or output, the public ops passed in. */
+function unaryVjp<P extends UnaryPrim>(p: P): VjpRule<P> {
+  const v = UNARY[p].vjp;
+  if (v === null) return { saves: NONE, vjp: () => [null] };
+  if (v.saves === 'none') return { saves: NONE, vjp: (dy) => [v.rule(dy, op)] };
+  if (v.saves === 'x') return { saves: X, vjp: (dy, s) => [v.rule(dy, x0(s), op)] };
+  return { saves: Y, vjp: (dy, s) => [v.rule(dy, s.y!, op)] };
+}
+
+/** The VJP of a binary record: its rule's cotangents summed back over the broadcast axes. */
+function binaryVjp<P extends BinaryPrim>(p: P): VjpRule<P> {
+  const v = BINARY[p].vjp;
+  return {
+    saves: v.saves === 'none' ? NONE : v.saves === 'x' ? X : XY,
+    vjp: (dy, s, _p, needs) => {
+      // only what `saves` asked for is set; the rule reads only that
+      const [da, db] = v.rule(dy, { a: s.x[0]!, b: s.x[1]!, y: s.y! }, needs, op);
+      return [da && unbroadcast(da, s.shapes[0]!), db && unbroadcast(db, s.shapes[1]!)];
+    },
+  };
+}
+
+const unaryVjps: { [P in UnaryPrim]: VjpRule<P> } = tableOf(UNARY_PRIMS, unaryVjp);
+const binaryVjps: { [P in BinaryPrim]: VjpRule<P> } = tableOf(BINARY_PRIMS, binaryVjp);
 
 export const vjpRules: { [P in Prim]: VjpRule<P> } = {
-  // d(-x) = -dy
-  [Prim.Neg]: unary(NONE, (dy) => op.neg(dy)),
-  // d exp = y dy
-  [Prim.Exp]: unary(Y, (dy, s) => op.mul(dy, s.y!)),
-  // d log = dy / x
-  [Prim.Log]: unary(X, (dy, s) => op.div(dy, x0(s))),
-  // d log1p = dy / (1 + x)
-  [Prim.Log1p]: unary(X, (dy, s) => op.div(dy, op.add(x0(s), 1))),
-  // d sqrt = dy / (2 y)
-  [Prim.Sqrt]: unary(Y, (dy, s) => op.div(dy, op.mul(s.y!, 2))),
-  // d |x| = sign(x) dy
-  [Prim.Abs]: unary(X, (dy, s) => op.mul(dy, op.sign(x0(s)))),
-  // piecewise constant
-  [Prim.Sign]: unary(NONE, () => null),
-  [Prim.Floor]: unary(NONE, () => null),
-  // d relu = [x > 0] dy
-  [Prim.Relu]: unary(X, (dy, s) => op.where(op.greater(x0(s), 0), dy, 0)),
-  // d sigmoid = y (1 - y) dy
-  [Prim.Sigmoid]: unary(Y, (dy, s) => op.mul(dy, op.mul(s.y!, op.sub(1, s.y!)))),
-  // d tanh = (1 - y²) dy
-  [Prim.Tanh]: unary(Y, (dy, s) => op.mul(dy, op.sub(1, op.mul(s.y!, s.y!)))),
-  // d (1/x) = -y² dy
-  [Prim.Reciprocal]: unary(Y, (dy, s) => op.neg(op.mul(dy, op.mul(s.y!, s.y!)))),
-  // d sin = cos(x) dy
-  [Prim.Sin]: unary(X, (dy, s) => op.mul(dy, op.cos(x0(s)))),
-  // d cos = -sin(x) dy
-  [Prim.Cos]: unary(X, (dy, s) => op.neg(op.mul(dy, op.sin(x0(s))))),
+  // elementwise: from the records (elementwise/unary.ts, binary.ts), their math there
+  ...unaryVjps,
+  ...binaryVjps,
 
-  // d(a + b) = (dy, dy), summed over broadcast axes
-  [Prim.Add]: { saves: NONE, vjp: (dy, s, _p, n) => [n[0] ? unbroadcast(dy, s.shapes[0]!) : null, n[1] ? unbroadcast(dy, s.shapes[1]!) : null] },
-  // d(a - b) = (dy, -dy)
-  [Prim.Sub]: {
-    saves: NONE,
-    vjp: (dy, s, _p, n) => [n[0] ? unbroadcast(dy, s.shapes[0]!) : null, n[1] ? unbroadcast(op.neg(dy), s.shapes[1]!) : null],
-  },
-  // d(a b) = (b dy, a dy)
-  [Prim.Mul]: {
-    saves: X,
-    vjp: (dy, s, _p, n) => [
-      n[0] ? unbroadcast(op.mul(dy, x1(s)), s.shapes[0]!) : null,
-      n[1] ? unbroadcast(op.mul(dy, x0(s)), s.shapes[1]!) : null,
-    ],
-  },
-  // d(a / b) = (dy / b, -dy a / b²)
-  [Prim.Div]: {
-    saves: X,
-    vjp: (dy, s, _p, n) => [
-      n[0] ? unbroadcast(op.div(dy, x1(s)), s.shapes[0]!) : null,
-      n[1] ? unbroadcast(op.neg(op.div(op.mul(dy, x0(s)), op.mul(x1(s), x1(s)))), s.shapes[1]!) : null,
-    ],
-  },
-  // d(a^b) = (b a^(b-1) dy, a^b log(a) dy); the b-cotangent is taken as 0 where a <= 0
-  [Prim.Pow]: {
-    saves: XY,
-    vjp: (dy, s, _p, n) => [
-      n[0] ? unbroadcast(op.mul(dy, op.mul(x1(s), op.pow(x0(s), op.sub(x1(s), 1)))), s.shapes[0]!) : null,
-      n[1]
-        ? unbroadcast(op.mul(dy, op.where(op.greater(x0(s), 0), op.mul(s.y!, op.log(op.abs(x0(s)))), 0)), s.shapes[1]!)
-        : null,
-    ],
-  },
-  // d max(a, b) = ([a >= b] dy, [a < b] dy)
-  [Prim.Maximum]: {
-    saves: X,
-    vjp: (dy, s, _p, n) => {
-      const aWins = op.greaterEqual(x0(s), x1(s));
-      return [
-        n[0] ? unbroadcast(op.where(aWins, dy, 0), s.shapes[0]!) : null,
-        n[1] ? unbroadcast(op.where(aWins, 0, dy), s.shapes[1]!) : null,
-      ];
-    },
-  },
-  // d min(a, b) = ([a <= b] dy, [a > b] dy)
-  [Prim.Minimum]: {
-    saves: X,
-    vjp: (dy, s, _p, n) => {
-      const aWins = op.lessEqual(x0(s), x1(s));
-      return [
-        n[0] ? unbroadcast(op.where(aWins, dy, 0), s.shapes[0]!) : null,
-        n[1] ? unbroadcast(op.where(aWins, 0, dy), s.shapes[1]!) : null,
-      ];
-    },
-  },
   [Prim.Compare]: { saves: NONE, vjp: () => [null, null] },
   // d where(c, a, b) = (0, [c] dy, [!c] dy)
   [Prim.Where]: {
@@ -329,7 +274,6 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
 };
 
 // The backward primitives are reached only through these helpers (not public ops).
-import { apply } from './engine.js';
 type Geometry = PrimParams[Prim.Conv2d];
 type Four = readonly [number, number, number, number];
 function inputGrad(dy: Tensor, w: Tensor, g: Geometry, inputShape: Four): Tensor {

@@ -1,13 +1,14 @@
 // Tensor: an immutable n-d array on a backend. Storage is reference-counted so reshape can
 // share it; dispose() drops this tensor's reference now, tidy() scopes do it in bulk
 // (memory.ts), and a FinalizationRegistry reports tensors that were garbage collected
-// without being disposed.
+// without being disposed. The live counts and the stack of open scopes live here, beside the
+// constructor and dispose() that update them, so memory.ts depends on this file and not the
+// other way round.
 
 import type { Backend } from './backend.js';
 import type { DType, HostArray } from './dtype.js';
 import { StateError } from './errors.js';
 import { sizeOf, fmtShape, type Shape } from './shape.js';
-import { trackNew, untrack, leakRegistry, releaseHandle } from './memory.js';
 
 /** Shared, reference-counted backend storage. */
 export class DataHandle {
@@ -17,6 +18,50 @@ export class DataHandle {
     readonly storage: unknown,
     readonly bytes: number,
   ) {}
+}
+
+/** The open tidy scopes, innermost last (memory.ts pushes and pops them). */
+export const scopes: Set<Tensor>[] = [];
+let liveTensors = 0;
+let liveBytes = 0;
+let leaked = 0;
+const liveHandles = new Set<DataHandle>();
+
+/** A tensor garbage collected while still live: count it as leaked and drop its reference. */
+const leakRegistry = new FinalizationRegistry<DataHandle>((handle) => {
+  leaked++;
+  liveTensors--;
+  if (--handle.refs === 0) {
+    handle.backend.free(handle.storage);
+    liveHandles.delete(handle);
+    liveBytes -= handle.bytes;
+  }
+});
+
+function trackNew(t: Tensor, handle: DataHandle): void {
+  liveTensors++;
+  if (!liveHandles.has(handle)) {
+    liveHandles.add(handle);
+    liveBytes += handle.bytes;
+  }
+  leakRegistry.register(t, handle, t);
+  const scope = scopes[scopes.length - 1];
+  if (scope) scope.add(t);
+}
+
+function untrack(t: Tensor): void {
+  liveTensors--;
+  for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.delete(t)) break;
+}
+
+/** Called when a handle's last reference goes away through dispose(). */
+function releaseHandle(handle: DataHandle): void {
+  if (liveHandles.delete(handle)) liveBytes -= handle.bytes;
+}
+
+/** Live tensors, their distinct storage buffers and bytes, and tensors leaked so far (memory()). */
+export function liveCounts(): { tensors: number; buffers: number; bytes: number; leaked: number } {
+  return { tensors: liveTensors, buffers: liveHandles.size, bytes: liveBytes, leaked };
 }
 
 let nextId = 1;

@@ -4,7 +4,8 @@
 // tries WebGPU and falls back to the CPU, saying why.
 
 import { cpuBackend, DeviceError, setBackend, type Backend } from '@alphadrop/core';
-import { WebGpuBackend } from './runtime/backend.js';
+import { WebGpuBackend, type WebGpuBackendOptions } from './runtime/backend.js';
+import { gpuKernels } from './table.js';
 import { acquireBrowserDevice } from './device/browser.js';
 
 export type BackendKind = 'webgpu' | 'cpu' | 'auto';
@@ -23,12 +24,17 @@ export interface Initialized {
   shutdown(): Promise<void>;
 }
 
+/** A WebGPU backend on `device` with the WGSL kernel table (the twin of core's cpuBackend()). */
+export function createWebGpuBackend(device: GPUDevice, opts: WebGpuBackendOptions = {}): WebGpuBackend {
+  return new WebGpuBackend(device, gpuKernels, opts);
+}
+
 const inBrowser = (): boolean => typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== 'undefined';
 
 async function webgpu(opts: InitOptions): Promise<Initialized> {
   if (inBrowser()) {
     const a = await acquireBrowserDevice(opts.powerPreference);
-    const backend = new WebGpuBackend(a.device, { adapterInfo: a.adapterInfo, keepAlive: [a.adapter] });
+    const backend = createWebGpuBackend(a.device, { adapterInfo: a.adapterInfo, keepAlive: [a.adapter] });
     return {
       kind: 'webgpu',
       backend,
@@ -42,7 +48,7 @@ async function webgpu(opts: InitOptions): Promise<Initialized> {
   }
   const { acquireNodeDevice } = await import('./device/node.js');
   const nd = await acquireNodeDevice(opts.powerPreference ? { powerPreference: opts.powerPreference } : {});
-  const backend = new WebGpuBackend(nd.device, { adapterInfo: nd.adapterInfo, guardWait: (p) => nd.wait(p) });
+  const backend = createWebGpuBackend(nd.device, { adapterInfo: nd.adapterInfo, guardWait: (p) => nd.wait(p) });
   return {
     kind: 'webgpu',
     backend,

@@ -1,4 +1,4 @@
-// @alphadrop/nn: layers, optimizers, data sets (in progress; see the issue tracker).
+// @alphadrop/nn: layers, optimizers, the training loop, checkpoints and data sets.
 // Data loaders whose parsing is pure live here; Node file access is in the /node entry.
 
 export * from './data/uci.js';
@@ -13,7 +13,7 @@ export type { LogMode } from './train/progress.js';
 export * from './data/mnist.js';
 export * from './data/batches.js';
 export * from './checkpoint/safetensors.js';
-export { trainStep, type LossFn } from './train/step.js';
+export { trainStep, type LossFn, type TrainStepOptions, type TrainStepResult } from './train/step.js';
 export {
   checkpointEntries, restoreCheckpoint, readCheckpointMetadata, modelFromCheckpoint, CHECKPOINT_FORMAT,
   type TrainingState, type CheckpointMetadata, type Normalisation, type LoadOptions,

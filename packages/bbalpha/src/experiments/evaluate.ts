@@ -1,10 +1,10 @@
 // Evaluation of a classifier by MC dropout: per-sample probabilities [n, K, C] in chunks
-// of inputs (bounded memory), then every metric of metrics.ts on the host.
+// of inputs (bounded memory; mc.ts's mcPasses), then every metric of metrics.ts on the host.
 
-import { keep, noGrad, slice, softmax, tensor, tidy, type Key, type Tensor } from '@alphadrop/core';
+import { softmax, tensor, type Key, type Tensor } from '@alphadrop/core';
 import type { Module } from '@alphadrop/nn';
 import { classificationMetrics, type ClassificationMetrics } from '../metrics.js';
-import { mcForward, predictionKey } from '../mc.js';
+import { mcPasses, predictionKey } from '../mc.js';
 
 export interface EvalOptions {
   samples: number;
@@ -18,30 +18,20 @@ export interface EvalOptions {
   batch?: number;
 }
 
-/** MC probabilities per sample [n, K, C] for inputs x [n, ...], read back to the host. */
+/** MC probabilities per sample [n, K, C] for inputs x [n, ...], read back to the host pass by pass (mcPasses, `batch` inputs each). */
 export async function mcSampleProbs(model: Module, x: Tensor, o: EvalOptions): Promise<{ probs: Float32Array; C: number }> {
   const n = x.shape[0]!;
-  const batch = o.batch ?? 500;
-  const prev = model.mode;
-  model.mc();
   const parts: Float32Array[] = [];
-  const key = predictionKey(o);
   let C = 0;
-  try {
-    for (let at = 0, b = 0; at < n; at += batch, b++) {
-      const rows = Math.min(batch, n - at);
-      const p = noGrad(() =>
-        tidy(() => {
-          const xb = slice(x, [at, ...x.shape.slice(1).map(() => 0)], [rows, ...x.shape.slice(1)]);
-          return keep(softmax(mcForward(model, xb, o.samples, { key, step: b }), -1));
-        }),
-      );
-      C = p.shape[2]!;
+  for (const { outputs } of mcPasses(model, x, o.samples, { key: predictionKey(o), inputsPerPass: o.batch ?? 500 })) {
+    const p = softmax(outputs, -1);
+    outputs.dispose();
+    C = p.shape[2]!;
+    try {
       parts.push((await p.data()) as Float32Array);
+    } finally {
       p.dispose();
     }
-  } finally {
-    model.setMode(prev);
   }
   const probs = new Float32Array(n * o.samples * C);
   let off = 0;

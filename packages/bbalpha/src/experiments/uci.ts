@@ -7,10 +7,10 @@
 // at 0 (τ = 1 in normalised units), weight decay 1e-6; epochs as given (reduced from the
 // literature's hundreds to what fits here).
 
-import { full, keep, keyFor, tensor, type Tensor } from '@alphadrop/core';
+import { full, keep, tensor, type Tensor } from '@alphadrop/core';
 import { Module, Optimizer, Sequential, fit, mlp, type ForwardContext, type UciSplit } from '@alphadrop/nn';
 import { bbAlphaRegressionLoss } from '../loss.js';
-import { mcForward } from '../mc.js';
+import { mcForward, mcPredictSamples } from '../mc.js';
 import { regressionMetrics } from '../metrics.js';
 
 /** An MLP regressor with a learned Gaussian log-precision log τ (normalised units). */
@@ -62,10 +62,7 @@ export async function runUciSplit(split: UciSplit, o: UciOptions): Promise<UciRe
       loss: (m, xb, yb, ctx) => bbAlphaRegressionLoss(mcForward(m, xb, o.samples, ctx), yb, o.alpha, { logTau: (m as GaussianRegressor).logTau }),
     });
     const xt = keep(tensor(split.xTest, [split.nTest, split.inputs]));
-    const prev = model.mode;
-    model.mc();
-    const f = mcForward(model, xt, o.testSamples, { key: keyFor(o.seed, 'predict', 0), step: 0 });
-    model.setMode(prev);
+    const f = mcPredictSamples(model, xt, o.testSamples, { seed: o.seed, pass: 0 });
     const samples = await f.data();
     f.dispose();
     xt.dispose();

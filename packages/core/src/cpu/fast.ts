@@ -1,14 +1,16 @@
 // The optimised CPU kernels: typed-array loops with fast paths for the shapes that matter
 // (contiguous elementwise, same-shape and row/column broadcasts, last-axis reductions,
 // register-blocked matmul, im2col convolution). Tested against the oracle (reference.ts)
-// in test/core/cpu-fast.test.ts. Primitives missing here (reshape, which the engine never
-// sends to a backend, and oneHot) run the oracle's implementation, already one O(n) pass.
+// in test/core/cpu-fast.test.ts. Primitives missing here run the oracle's implementation:
+// reshape (the engine never sends it to a backend), oneHot (already one O(n) pass), and the
+// fused BB-α loss and its gradient (bbAlphaLoss, bbAlphaLossGrad: one pass over the
+// [M, K, C] logits, small beside the matmuls that produce them).
 //
-//   fast/gemm.ts        packed-panel GEMM with a 4×4 register-blocked micro-kernel
+//   fast/gemm.ts        packed-panel GEMM over gemm-tiles.ts's 4×4 register-blocked micro-kernel
 //   fast/workers.ts     optional worker threads for large GEMMs (opt-in, Node only)
 //   fast/matmul.ts      batched/broadcast matmul with transA/transB over the GEMM
 //   fast/conv.ts        im2col convolution and both gradients, max-pooling
-//   fast/elementwise.ts unary, broadcast binary, compare, where
+//   fast/elementwise.ts unary and broadcast binary (loops compiled per record), compare, where
 //   fast/reduce.ts      sum / max / argmax
 //   fast/movement.ts    permute, expand, slice, pad, concat, gather, scatterAdd, cast
 //   fast/random.ts      Philox random bits (bit-identical to random/philox.ts)
@@ -31,7 +33,7 @@
 import { Prim } from '../prims.js';
 import type { CpuKernelTable } from './backend.js';
 import { conv2d, conv2dFilterGrad, conv2dInputGrad, maxPool2d, maxPool2dGrad } from './fast/conv.js';
-import { binary, compare, unary, where } from './fast/elementwise.js';
+import { binaryKernels, compare, unaryKernels, where } from './fast/elementwise.js';
 import { fusedMatmul, matmul } from './fast/matmul.js';
 import { dropout, logSumExp, optimizerUpdate } from './fast/fused.js';
 import { randomBits } from './fast/random.js';
@@ -42,27 +44,8 @@ export { configureFastCpuThreads, fastCpuThreadStats, fastCpuThreadsReady } from
 export type { FastCpuThreadOptions, FastCpuThreadStats } from './fast/workers.js';
 
 export const fastKernels: Partial<CpuKernelTable> = {
-  [Prim.Neg]: unary(Prim.Neg),
-  [Prim.Exp]: unary(Prim.Exp),
-  [Prim.Log]: unary(Prim.Log),
-  [Prim.Log1p]: unary(Prim.Log1p),
-  [Prim.Sqrt]: unary(Prim.Sqrt),
-  [Prim.Abs]: unary(Prim.Abs),
-  [Prim.Sign]: unary(Prim.Sign),
-  [Prim.Floor]: unary(Prim.Floor),
-  [Prim.Relu]: unary(Prim.Relu),
-  [Prim.Sigmoid]: unary(Prim.Sigmoid),
-  [Prim.Tanh]: unary(Prim.Tanh),
-  [Prim.Reciprocal]: unary(Prim.Reciprocal),
-  [Prim.Sin]: unary(Prim.Sin),
-  [Prim.Cos]: unary(Prim.Cos),
-  [Prim.Add]: binary(Prim.Add),
-  [Prim.Sub]: binary(Prim.Sub),
-  [Prim.Mul]: binary(Prim.Mul),
-  [Prim.Div]: binary(Prim.Div),
-  [Prim.Pow]: binary(Prim.Pow),
-  [Prim.Maximum]: binary(Prim.Maximum),
-  [Prim.Minimum]: binary(Prim.Minimum),
+  ...unaryKernels,
+  ...binaryKernels,
   [Prim.Compare]: compare,
   [Prim.Where]: where,
   [Prim.Sum]: sum,

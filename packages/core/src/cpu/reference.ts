@@ -17,7 +17,8 @@
 import type { Operand, OutSpec } from '../backend.js';
 import { allocHost, isFloat, type HostArray } from '../dtype.js';
 import { ValueError } from '../errors.js';
-import { Prim, type DropoutParams, type PrimParams, type UnaryPrim, type BinaryPrim } from '../prims.js';
+import { tableOf } from '../elementwise/record.js';
+import { Prim, BINARY_PRIMS, SMALL_ALPHA, UNARY_PRIMS, type DropoutParams, type PrimParams, type UnaryPrim, type BinaryPrim } from '../prims.js';
 import { bitsToUniform, keepThreshold, philoxFill } from '../random/philox.js';
 import { sizeOf, stridesOf, type Shape } from '../shape.js';
 import { binaryFns, compareFns, unaryFns } from './scalar-fns.js';
@@ -135,12 +136,6 @@ function forEachConvTap(
               }
 }
 
-function outShapeOfConv(x: Shape, w: Shape, g: PrimParams[Prim.Conv2d]): number[] {
-  const ho = Math.floor((x[2]! + 2 * g.padding[0] - g.dilation[0] * (w[2]! - 1) - 1) / g.stride[0]) + 1;
-  const wo = Math.floor((x[3]! + 2 * g.padding[1] - g.dilation[1] * (w[3]! - 1) - 1) / g.stride[1]) + 1;
-  return [x[0]!, w[0]!, ho, wo];
-}
-
 /** NaN counts as larger than everything and the first NaN stays (numpy's max/argmax rule). */
 function beats(v: number, best: number): boolean {
   return best === best && (v > best || v !== v);
@@ -204,7 +199,7 @@ export function applyDropout(x: ArrayLike<number>, d: DropoutParams): Float64Arr
 
 /**
  * Per point n of MC logits [M, K, C]: the class log-likelihoods ll_k, the BB-α energy
- * (α = 0: −mean; |α| < 1e-3: −mean − (α/2)·Var; else −(LSE_k(α·ll) − log K)/α) and the
+ * (α = 0: −mean; |α| < SMALL_ALPHA: −mean − (α/2)·Var; else −(LSE_k(α·ll) − log K)/α) and the
  * importance weights w_k = softmax_k(α·ll) (uniform at α = 0). Shared by the fused loss
  * and its gradient.
  */
@@ -236,7 +231,7 @@ export function bbAlphaPoint(logits: ArrayLike<number>, n: number, K: number, C:
     let z = 0;
     for (let k = 0; k < K; k++) z += Math.exp(alpha * ll[k]! - m);
     for (let k = 0; k < K; k++) weights[k] = Math.exp(alpha * ll[k]! - m) / z;
-    if (Math.abs(alpha) < 1e-3) {
+    if (Math.abs(alpha) < SMALL_ALPHA) {
       let v = 0;
       for (let k = 0; k < K; k++) v += (ll[k]! - mean) ** 2 / K;
       loss = -mean - (alpha / 2) * v;
@@ -245,28 +240,13 @@ export function bbAlphaPoint(logits: ArrayLike<number>, n: number, K: number, C:
   return { loss, weights, softmax: sm };
 }
 
+/** The elementwise oracle: each record's scalar function, element by element. */
+const unaryKernels: { [P in UnaryPrim]: CpuKernel<P> } = tableOf(UNARY_PRIMS, unary);
+const binaryKernels: { [P in BinaryPrim]: CpuKernel<P> } = tableOf(BINARY_PRIMS, binary);
+
 export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
-  [Prim.Neg]: unary(Prim.Neg),
-  [Prim.Exp]: unary(Prim.Exp),
-  [Prim.Log]: unary(Prim.Log),
-  [Prim.Log1p]: unary(Prim.Log1p),
-  [Prim.Sqrt]: unary(Prim.Sqrt),
-  [Prim.Abs]: unary(Prim.Abs),
-  [Prim.Sign]: unary(Prim.Sign),
-  [Prim.Floor]: unary(Prim.Floor),
-  [Prim.Relu]: unary(Prim.Relu),
-  [Prim.Sigmoid]: unary(Prim.Sigmoid),
-  [Prim.Tanh]: unary(Prim.Tanh),
-  [Prim.Reciprocal]: unary(Prim.Reciprocal),
-  [Prim.Sin]: unary(Prim.Sin),
-  [Prim.Cos]: unary(Prim.Cos),
-  [Prim.Add]: binary(Prim.Add),
-  [Prim.Sub]: binary(Prim.Sub),
-  [Prim.Mul]: binary(Prim.Mul),
-  [Prim.Div]: binary(Prim.Div),
-  [Prim.Pow]: binary(Prim.Pow),
-  [Prim.Maximum]: binary(Prim.Maximum),
-  [Prim.Minimum]: binary(Prim.Minimum),
+  ...unaryKernels,
+  ...binaryKernels,
   [Prim.Compare]: ([a, b], { op }, out) => {
     const r = allocHost('bool', sizeOf(out.shape));
     const f = compareFns[op];
@@ -564,4 +544,3 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
   },
 };
 
-export { outShapeOfConv };

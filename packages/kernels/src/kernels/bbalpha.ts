@@ -1,6 +1,6 @@
 // The fused BB-α loss and its gradient (one dispatch each, instead of the ~25 of the
 // composed loss and its backward): per point n of MC logits [M, K, C], the class
-// log-likelihoods ll_k by a stable log-softmax, the energy (α = 0: −mean; |α| < 1e-3: the
+// log-likelihoods ll_k by a stable log-softmax, the energy (α = 0: −mean; |α| < SMALL_ALPHA: the
 // series −mean − (α/2)·Var; else −(LSE_k(α·ll) − log K)/α) and, for the gradient, the
 // importance weights w_k = softmax_k(α·ll): d/dlogits[n,k,c] = −dy_n·w_k·(onehot_c − p_kc).
 // α is specialised into the WGSL; the batch mean is a workgroup reduction in fixed order.
@@ -8,14 +8,11 @@
 // is non-finite is that shift (so an Inf logit off the label gives ll = -Inf, weight 0).
 // Reference: @alphadrop/core referenceKernels[Prim.BBAlphaLoss | Prim.BBAlphaLossGrad].
 
-import { Prim, referenceKernels, type OutSpec, type PrimParams } from '@alphadrop/core';
-import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
+import { Prim, SMALL_ALPHA, type PrimParams } from '@alphadrop/core';
+import type { GpuPlan } from '../runtime/plan.js';
+import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, lit } from '../runtime/wgsl.js';
 import { IEEE_WGSL } from './elementwise.js';
-
-export const reference = { [Prim.BBAlphaLoss]: referenceKernels[Prim.BBAlphaLoss], [Prim.BBAlphaLossGrad]: referenceKernels[Prim.BBAlphaLossGrad] };
-
-const SMALL_ALPHA = 1e-3;
 
 /** WGSL: ll[k] for point n (stable log-softmax at the label), and the point's energy. */
 function pointFunctions(K: number, C: number, alpha: number): string {
@@ -54,7 +51,7 @@ const DECLS = (out: string) => `@group(0) @binding(0) var<storage, read> logits:
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
 ${out}`;
 
-export function wgsl(shape: readonly [number, number, number], p: PrimParams[Prim.BBAlphaLoss]): string {
+function wgsl(shape: readonly [number, number, number], p: PrimParams[Prim.BBAlphaLoss]): string {
   const [M, K, C] = shape;
   if (p.reduction === 'none')
     return `${DECLS('@group(0) @binding(2) var<storage, read_write> out: array<f32>;')}
@@ -83,7 +80,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
 }`;
 }
 
-export function gradWgsl(shape: readonly [number, number, number], p: PrimParams[Prim.BBAlphaLossGrad]): string {
+function gradWgsl(shape: readonly [number, number, number], p: PrimParams[Prim.BBAlphaLossGrad]): string {
   const [M, K, C] = shape;
   const a = lit(p.alpha, 'f32');
   const scale = p.reduction === 'mean' ? `dy[0] / ${M}.0` : 'dy[n]';
@@ -124,15 +121,30 @@ fn main(${BUILTINS}) {
 }
 
 
-export function bbAlphaLossPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.BBAlphaLoss], out: OutSpec): GpuPlan {
-  const shape = inputs[0]!.shape as unknown as [number, number, number];
+/** The logits' [M, K, C] and the params (α is specialised into the WGSL). */
+export interface BBAlphaProblem<P extends Prim.BBAlphaLoss | Prim.BBAlphaLossGrad> {
+  shape: readonly [number, number, number];
+  params: PrimParams[P];
+}
+
+const logitsShape = (s: readonly number[]) => [s[0]!, s[1]!, s[2]!] as const;
+
+export function bbAlphaLossPlan({ shape, params: p }: BBAlphaProblem<Prim.BBAlphaLoss>): GpuPlan {
   const workgroups = p.reduction === 'mean' ? ([1, 1, 1] as const) : grid1d(shape[0]);
-  void out;
   return { programs: [{ name: `bbalpha/${p.reduction}`, code: wgsl(shape, p), workgroups, bindings: ['in0', 'in1', 'out'] }] };
 }
 
-export function bbAlphaLossGradPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.BBAlphaLossGrad], out: OutSpec): GpuPlan {
-  const shape = inputs[0]!.shape as unknown as [number, number, number];
-  void out;
+export function bbAlphaLossGradPlan({ shape, params: p }: BBAlphaProblem<Prim.BBAlphaLossGrad>): GpuPlan {
   return { programs: [{ name: `bbalpha/grad`, code: gradWgsl(shape, p), workgroups: grid1d(shape[0] * shape[1]), bindings: ['in0', 'in1', 'in2', 'out'] }] };
 }
+
+export const bbAlphaLossModule: KernelModule<Prim.BBAlphaLoss, BBAlphaProblem<Prim.BBAlphaLoss>> = kernelModule({
+  prim: Prim.BBAlphaLoss,
+  problem: ({ inputs, params }) => ({ shape: logitsShape(inputs[0]!.shape), params }),
+  plan: bbAlphaLossPlan,
+});
+export const bbAlphaLossGradModule: KernelModule<Prim.BBAlphaLossGrad, BBAlphaProblem<Prim.BBAlphaLossGrad>> = kernelModule({
+  prim: Prim.BBAlphaLossGrad,
+  problem: ({ inputs, params }) => ({ shape: logitsShape(inputs[0]!.shape), params }),
+  plan: bbAlphaLossGradPlan,
+});

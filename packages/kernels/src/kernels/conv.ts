@@ -13,17 +13,15 @@
 // non-finite operand meeting them gives NaN (0·Inf): the oracle states the same rule.
 // The filter gradient reduces over N·Ho·Wo with few output tiles, so its reduction is split
 // over workgroups (z) into a scratch buffer and summed by a second program (no atomics).
+// The programs come from the GEMM generator (gemm.ts): operand sources that gather from the
+// tensors, the scalar register tile, split-K.
 // Reference: @alphadrop/core referenceKernels[Prim.Conv2d | Prim.Conv2dInputGrad | Prim.Conv2dFilterGrad].
 
-import { DeviceError, Prim, referenceKernels, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
+import { DeviceError, Prim, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
 import type { GpuPlan, GpuProgram, OperandSpec } from '../runtime/plan.js';
-import { BUILTINS, flatIndex, grid1d } from '../runtime/wgsl.js';
-
-export const reference = {
-  [Prim.Conv2d]: referenceKernels[Prim.Conv2d],
-  [Prim.Conv2dInputGrad]: referenceKernels[Prim.Conv2dInputGrad],
-  [Prim.Conv2dFilterGrad]: referenceKernels[Prim.Conv2dFilterGrad],
-};
+import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
+import { grid1d } from '../runtime/wgsl.js';
+import { NO_FUSION, scalarGemm, splitSum, type GemmSpec, type ScalarTiling } from './gemm.js';
 
 export type ConvPrim = Prim.Conv2d | Prim.Conv2dInputGrad | Prim.Conv2dFilterGrad;
 type Quad = readonly [number, number, number, number];
@@ -58,7 +56,7 @@ export function convProblem<P extends ConvPrim>(prim: P, inputs: readonly Operan
   }
 }
 
-// ---------------------------------------------------------------- the tiled GEMM
+// ---------------------------------------------------------------- tiling
 
 const TK = 16;
 /** Invocations per workgroup, laid out SX (rows) × SY (columns). */
@@ -67,35 +65,6 @@ const THREADS = 256;
 const TARGET_WORKGROUPS = 256;
 /** ... but give each part at least this many reduction steps. */
 const MIN_CHUNK = 256;
-
-/**
- * How one GEMM operand is gathered. Its tile is (outer index) × (reduction index k); the
- * outer index is a row of A or a column of B. Statements that depend only on the outer
- * index are hoisted out of the k loop.
- */
-interface Gather {
-  /** Which index consecutive invocations walk while loading: pick the one contiguous in memory. */
-  fast: 'outer' | 'k';
-  /** Statements for outer index `r` (u32); names they define end in `_${s}`. */
-  outer(r: string, s: string): string;
-  /** Statements for reduction index `k` (u32); names they define end in `_${s}`. */
-  inner(k: string, s: string): string;
-  /** Extra statements, the in-bounds condition and the i32 offset of element (outer `ro`, k `ks`). */
-  at(ro: string, ks: string): { pre?: string; ok?: string; off: string };
-}
-
-export interface Gemm {
-  name: string;
-  /** C[M, N] = A[M, K] · B[K, N]; A gathers from in0, B from in1. */
-  M: number;
-  N: number;
-  K: number;
-  A: Gather;
-  B: Gather;
-  /** Statements for output row `r` (names end in `_${s}`) and the u32 offset of (row, column `c`). */
-  storeRow(r: string, s: string): string;
-  storeAt(s: string, c: string): string;
-}
 
 export interface GemmTiling {
   /** Invocation grid: SX along rows, SY along columns (SX·SY = 256). */
@@ -133,126 +102,11 @@ export function tiling(M: number, N: number, K: number): GemmTiling {
 }
 
 /**
- * Statements loading one operand's TK-slice into `tile` (tile[k][outer], outer extent T, a
- * power of two that divides 256), and those hoisted before the loop.
+ * The generator's scalar tile for a conv tiling: accumulators strided by the invocation grid
+ * and consecutive invocations along rows (output pixels), which are contiguous in NCHW.
  */
-function loader(op: Gather, name: string, tile: string, buf: string, T: number, bound: number): { hoisted: string; body: string } {
-  const hoisted: string[] = [];
-  const body: string[] = [];
-  const loads = Math.max(1, (T * TK) / THREADS);
-  // a tile smaller than the workgroup leaves some invocations idle
-  const guard = (code: string) => (T * TK < THREADS ? `if (tid < ${T * TK}u) {
-      ${code}
-    }` : code);
-  const load = (ro: string, ks: string, kl: string, ol: string) => {
-    const a = op.at(ro, ks);
-    const ok = [`ok_${ro}`, `${ks} < kEnd`, ...(a.ok ? [a.ok] : [])].join(' && ');
-    return `{
-      ${a.pre ?? ''}
-      var v = 0.0;
-      if (${ok}) { v = ${buf}[u32(${a.off})]; }
-      ${tile}[${kl}][${ol}] = v;
-    }`;
-  };
-  if (op.fast === 'outer') {
-    // Invocation tid loads outer index tid % T (the same for every load) at k = tid / T + i·(256 / T).
-    const s = `${name}o`;
-    hoisted.push(`let ${s} = ${name}0 + tid % ${T}u;`, op.outer(s, s), `let ok_${s} = ${s} < ${bound}u;`);
-    for (let i = 0; i < loads; i++) {
-      const kl = `tid / ${T}u + ${(i * THREADS) / T}u`;
-      const ks = `${name}k${i}`;
-      body.push(guard(`let ${ks} = k0 + ${kl};
-    ${op.inner(ks, ks)}
-    ${load(s, ks, kl, `tid % ${T}u`)}`));
-    }
-  } else {
-    // Invocation tid loads k = tid % TK (the same for every load) at outer index tid / TK + i·16.
-    const ks = `${name}k`;
-    body.push(`let ${ks} = k0 + tid % ${TK}u;`, op.inner(ks, ks));
-    for (let i = 0; i < loads; i++) {
-      const ol = `tid / ${TK}u + ${(i * THREADS) / TK}u`;
-      const s = `${name}o${i}`;
-      hoisted.push(`let ${s} = ${name}0 + ${ol};`, op.outer(s, s), `let ok_${s} = ${s} < ${bound}u;`);
-      body.push(guard(load(s, ks, `tid % ${TK}u`, ol)));
-    }
-  }
-  return { hoisted: hoisted.join('\n  '), body: body.join('\n    ') };
-}
-
-/** The GEMM program; with a split reduction it writes partial products [split, M·N] to its output. */
-function gemmWgsl(g: Gemm, t: GemmTiling): string {
-  const { SX, SY, RM, RN } = t;
-  const TM = SX * RM;
-  const TN = SY * RN;
-  const a = loader(g.A, 'row', 'As', 'in0', TM, g.M);
-  const b = loader(g.B, 'col', 'Bs', 'in1', TN, g.N);
-  const partOffset = t.split > 1 ? ` + part * ${g.M * g.N}u` : '';
-  const stores: string[] = [];
-  for (let i = 0; i < RM; i++) {
-    const cols: string[] = [];
-    for (let j = 0; j < RN; j++)
-      cols.push(`if (col0 + lid.y + ${j * SY}u < ${g.N}u) { dst[${g.storeAt(`r${i}`, `col0 + lid.y + ${j * SY}u`)}${partOffset}] = acc[${i}][${j}]; }`);
-    stores.push(`{
-    let r${i} = row0 + lid.x + ${i * SX}u;
-    if (r${i} < ${g.M}u) {
-      ${g.storeRow(`r${i}`, `r${i}`)}
-      ${cols.join('\n      ')}
-    }
-  }`);
-  }
-  return `@group(0) @binding(0) var<storage, read> in0: array<f32>;
-@group(0) @binding(1) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-var<workgroup> As: array<array<f32, ${TM}>, ${TK}>;
-var<workgroup> Bs: array<array<f32, ${TN}>, ${TK}>;
-@compute @workgroup_size(${SX}, ${SY})
-fn main(${BUILTINS}) {
-  // Row tiles fold over x and y past 65535; z enumerates column tiles, then reduction parts.
-  let rowTile = wid.y * nwg.x + wid.x;
-  if (rowTile >= ${t.rowTiles}u) { return; }
-  let colTile = wid.z % ${t.colTiles}u;
-  let part = wid.z / ${t.colTiles}u;
-  let row0 = rowTile * ${TM}u;
-  let col0 = colTile * ${TN}u;
-  let tid = lid.y * ${SX}u + lid.x;
-  let kBegin = part * ${t.chunk}u;
-  let kEnd = min(${g.K}u, kBegin + ${t.chunk}u);
-  ${a.hoisted}
-  ${b.hoisted}
-  var acc: array<array<f32, ${RN}>, ${RM}>;
-  for (var k0 = kBegin; k0 < kEnd; k0 += ${TK}u) {
-    ${a.body}
-    ${b.body}
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${TK}u; kk++) {
-      var a: array<f32, ${RM}>;
-      var b: array<f32, ${RN}>;
-      for (var i = 0u; i < ${RM}u; i++) { a[i] = As[kk][lid.x + i * ${SX}u]; }
-      for (var j = 0u; j < ${RN}u; j++) { b[j] = Bs[kk][lid.y + j * ${SY}u]; }
-      for (var i = 0u; i < ${RM}u; i++) {
-        for (var j = 0u; j < ${RN}u; j++) {
-          acc[i][j] = fma(a[i], b[j], acc[i][j]);
-        }
-      }
-    }
-    workgroupBarrier();
-  }
-  ${stores.join('\n  ')}
-}`;
-}
-
-/** Sums the split parts: out[i] = Σ_part tmp[part, i], in a fixed order (deterministic). */
-function splitSumWgsl(size: number, split: number): string {
-  return `@group(0) @binding(0) var<storage, read> parts: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(256)
-fn main(${BUILTINS}) {
-  let i = ${flatIndex()};
-  if (i >= ${size}u) { return; }
-  var acc = 0.0;
-  for (var p = 0u; p < ${split}u; p++) { acc += parts[p * ${size}u + i]; }
-  out[i] = acc;
-}`;
+export function scalarTiling(t: GemmTiling): ScalarTiling {
+  return { TR: t.SX, TC: t.SY, RM: t.RM, RN: t.RN, TK, layout: 'strided', fastOut: 'rows', split: t.split, chunk: t.chunk };
 }
 
 // ---------------------------------------------------------------- the three products
@@ -292,7 +146,7 @@ function im2colAt(c: ConvProblem, p: string, t: string): { ok: string; off: stri
 }
 
 /** The GEMM for one of the three products. */
-export function gemmOf(c: ConvProblem): Gemm {
+export function gemmOf(c: ConvProblem): GemmSpec {
   const [N, C, H, W] = c.x;
   const [O, , KH, KW] = c.w;
   const [, , Ho, Wo] = c.y;
@@ -302,6 +156,9 @@ export function gemmOf(c: ConvProblem): Gemm {
       // rows: output pixels (n, oh, ow); columns: o; reduction: taps (c, kh, kw).
       return {
         name: 'conv2d/igemm',
+        batch: 1,
+        prologue: '',
+        fusion: NO_FUSION,
         M: N * Ho * Wo,
         N: O,
         K: taps,
@@ -324,6 +181,9 @@ export function gemmOf(c: ConvProblem): Gemm {
         s === 1 ? `u32(${v}) < ${U(bound)}` : `${v} >= 0i && ${v} % ${I(s)} == 0i && ${v} / ${I(s)} < ${I(bound)}`;
       return {
         name: 'conv2dInputGrad/igemm',
+        batch: 1,
+        prologue: '',
+        fusion: NO_FUSION,
         M: N * H * W,
         N: C,
         K: O * KH * KW,
@@ -359,6 +219,9 @@ export function gemmOf(c: ConvProblem): Gemm {
       // Rows are taps so that dw[o, tap] is written with consecutive invocations on consecutive taps.
       return {
         name: 'conv2dFilterGrad/igemm',
+        batch: 1,
+        prologue: '',
+        fusion: NO_FUSION,
         M: taps,
         N: O,
         K: N * Ho * Wo,
@@ -376,41 +239,27 @@ export function gemmOf(c: ConvProblem): Gemm {
   }
 }
 
-/** WGSL of the GEMM program (the first program of the plan). */
-export function wgsl(c: ConvProblem): string {
-  const g = gemmOf(c);
-  return gemmWgsl(g, tiling(g.M, g.N, g.K));
-}
-
-/** Workgroups of the GEMM program: row tiles folded over (x, y), column tiles × reduction parts in z. */
-export function dispatchSize(c: ConvProblem): [number, number, number] {
-  const g = gemmOf(c);
-  const t = tiling(g.M, g.N, g.K);
-  const [x, y] = grid1d(t.rowTiles, 1);
-  const z = t.colTiles * t.split;
-  if (z > 65535) throw new DeviceError(g.name, 'at most 65535 column tiles × reduction parts', String(z));
-  return [x, y, z];
-}
-
 export function convPlan(c: ConvProblem): GpuPlan {
   const g = gemmOf(c);
   const t = tiling(g.M, g.N, g.K);
   const tag = `${g.name}/${t.SX * t.RM}x${t.SY * t.RN}`;
-  const gemm = (bindings: GpuProgram['bindings']): GpuProgram => ({ name: tag, code: gemmWgsl(g, t), workgroups: dispatchSize(c), bindings });
+  const program = scalarGemm(g, scalarTiling(t));
+  if (program.workgroups[2] > 65535) throw new DeviceError(g.name, 'at most 65535 column tiles × reduction parts', String(program.workgroups[2]));
+  const gemm = (bindings: GpuProgram['bindings']): GpuProgram => ({ name: tag, code: program.code, workgroups: program.workgroups, bindings });
   if (t.split === 1) return { programs: [gemm(['in0', 'in1', 'out'])] };
   const size = g.M * g.N;
+  const sum = splitSum(size, t.split);
   return {
     temps: [t.split * size * 4],
-    programs: [
-      gemm(['in0', 'in1', 'tmp0']),
-      { name: `${g.name}/split-sum`, code: splitSumWgsl(size, t.split), workgroups: grid1d(size), bindings: ['tmp0', 'out'] },
-    ],
+    programs: [gemm(['in0', 'in1', 'tmp0']), { name: `${g.name}/split-sum`, code: sum.code, workgroups: sum.workgroups, bindings: ['tmp0', 'out'] }],
   };
 }
 
-export const conv2dPlan = (inputs: readonly OperandSpec[], p: PrimParams[Prim.Conv2d], out: OutSpec): GpuPlan =>
-  convPlan(convProblem(Prim.Conv2d, inputs, p, out));
-export const conv2dInputGradPlan = (inputs: readonly OperandSpec[], p: PrimParams[Prim.Conv2dInputGrad], out: OutSpec): GpuPlan =>
-  convPlan(convProblem(Prim.Conv2dInputGrad, inputs, p, out));
-export const conv2dFilterGradPlan = (inputs: readonly OperandSpec[], p: PrimParams[Prim.Conv2dFilterGrad], out: OutSpec): GpuPlan =>
-  convPlan(convProblem(Prim.Conv2dFilterGrad, inputs, p, out));
+/** The three products share one module shape: the problem is the conv geometry, the plan the generator's. */
+function convModule<P extends ConvPrim>(prim: P): KernelModule<P, ConvProblem> {
+  return kernelModule<P, ConvProblem>({ prim, problem: ({ inputs, params, out }) => convProblem(prim, inputs, params, out), plan: convPlan });
+}
+
+export const conv2dModule = convModule(Prim.Conv2d);
+export const conv2dInputGradModule = convModule(Prim.Conv2dInputGrad);
+export const conv2dFilterGradModule = convModule(Prim.Conv2dFilterGrad);

@@ -1,94 +1,27 @@
-// Elementwise kernels, generated from one table of WGSL expressions per primitive (the
-// twin of core's cpu/scalar-fns.ts): unary, binary with NumPy broadcasting, compare,
-// where, cast, and the broadcast copy (expand). Shapes and strides are specialised into
-// the source; one invocation per output element.
+// Elementwise kernels: unary and binary from core's elementwise records (each record's WGSL
+// expression and helper functions, @alphadrop/core elementwise/unary.ts, binary.ts), and
+// compare, where, cast and the broadcast copy (expand). Shapes and strides are specialised
+// into the source; one invocation per output element.
 // Reference: @alphadrop/core referenceKernels (the CPU oracle) for the same primitives.
 
-import { Prim, sizeOf, type BinaryPrim, type CompareOp, type DType, type OutSpec, type Shape, type UnaryPrim } from '@alphadrop/core';
+import {
+  BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, sizeOf,
+  type BinaryPrim, type CompareOp, type DType, type OutSpec, type Shape, type UnaryPrim, type WgslScalar,
+} from '@alphadrop/core';
+import { specModule, type KernelModule } from '../runtime/kernel-module.js';
 import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
 import { BUILTINS, broadcastOffset, flatIndex, grid1d, lit, sameShape, storageDecls, unravel, wgslType } from '../runtime/wgsl.js';
 
-type T = 'f32' | 'i32' | 'u32';
+/** Every WGSL helper function a record declares, by name (one definition per name). */
+const HELPERS: Record<string, string> = Object.assign({}, ...[...Object.values(UNARY), ...Object.values(BINARY)].map((r) => r.wgslHelpers ?? {}));
 
-/** WGSL helper functions some expressions call; emitted only when used. */
-const HELPERS: Record<string, string> = {
-  // log1p: 2·atanh(s), s = x / (2 + x), by its series where |s| <= 1/3; log(1 + x) only
-  // outside [-0.5, 1], where 1 + x loses nothing that matters. (Kahan's log(u)·x/(u - 1)
-  // is folded to log(u) by compilers that reassociate, lavapipe among them.)
-  log1p_f32: `fn log1p_f32(x: f32) -> f32 {
-  if (x < -0.5 || x > 1.0) { return log(1.0 + x); }
-  let s = x / (2.0 + x);
-  let s2 = s * s;
-  let p = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0 + s2 * (1.0 / 15.0 + s2 * (1.0 / 17.0))))))));
-  return 2.0 * s * p;
-}`,
-  // tanh: Taylor series below |x| = 0.4 (1 - e cancels there), else through exp(-2|x|),
-  // which cannot overflow (the builtin returns NaN for large |x| on some drivers)
-  tanh_f32: `fn tanh_f32(x: f32) -> f32 {
-  let a = abs(x);
-  if (a < 0.4) {
-    let x2 = x * x;
-    return x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0 + x2 * (-1382.0 / 155925.0 + x2 * (21844.0 / 6081075.0)))))));
-  }
-  let e = exp(-2.0 * a);
-  return sign(x) * (1.0 - e) / (1.0 + e);
-}`,
-  // pow with JS Math.pow's semantics (the oracle's): the builtin only on a finite positive
-  // base and a finite exponent, where WGSL defines it; zeros, infinities, NaN and negative
-  // bases spelled out (lavapipe's pow(0, -1) is 0, not Inf). Infinities are tested on the
-  // bits, since WGSL lets a compiler assume they never occur.
-  pow_f32: `fn pow_f32(a: f32, b: f32) -> f32 {
-  if (b == 0.0) { return 1.0; }
-  if (is_nan(a) || is_nan(b)) { return f32_bits(0x7fc00000u); }
-  let m = abs(a);
-  let a_inf = (bitcast<u32>(a) & 0x7fffffffu) == 0x7f800000u;
-  let b_inf = (bitcast<u32>(b) & 0x7fffffffu) == 0x7f800000u;
-  let whole = !b_inf && floor(b) == b;
-  // a finite negative base needs an integral exponent (an infinite one goes by |a|)
-  if (a < 0.0 && !a_inf && !b_inf && !whole) { return f32_bits(0x7fc00000u); }
-  var r: f32;
-  if (b_inf) {
-    if (m == 1.0) { return f32_bits(0x7fc00000u); }
-    r = select(0.0, f32_bits(0x7f800000u), (m > 1.0) == (b > 0.0));
-  } else if (m == 0.0 || a_inf) {
-    r = select(0.0, f32_bits(0x7f800000u), (m == 0.0) == (b < 0.0));
-  } else {
-    r = pow(m, b);
-  }
-  // the sign of a negative base (-0 and -Inf included) survives an odd integral exponent
-  let odd = whole && abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
-  return select(r, -r, odd && (bitcast<u32>(a) & 0x80000000u) != 0u);
-}`,
-};
+export const unaryWgsl: { [P in UnaryPrim]: (x: string, t: WgslScalar) => string } = Object.fromEntries(
+  UNARY_PRIMS.map((p) => [p, UNARY[p].wgsl]),
+) as { [P in UnaryPrim]: (x: string, t: WgslScalar) => string };
 
-export const unaryWgsl: { [P in UnaryPrim]: (x: string, t: T) => string } = {
-  [Prim.Neg]: (x) => `-${x}`,
-  [Prim.Exp]: (x) => `exp(${x})`,
-  [Prim.Log]: (x) => `log(${x})`,
-  [Prim.Log1p]: (x) => `log1p_f32(${x})`,
-  [Prim.Sqrt]: (x) => `sqrt(${x})`,
-  [Prim.Abs]: (x) => `abs(${x})`,
-  [Prim.Sign]: (x, t) => (t === 'f32' ? `select(sign(${x}), ${x}, is_nan(${x}))` : `sign(${x})`), // sign(NaN) is 0 on lavapipe
-  [Prim.Floor]: (x) => `floor(${x})`,
-  // NaN stays NaN (tested on the bits): a NaN input must not train as 0
-  [Prim.Relu]: (x, t) => (t === 'f32' ? `select(0.0, ${x}, ${x} > 0.0 || is_nan(${x}))` : `select(${lit(0, t)}, ${x}, ${x} > ${lit(0, t)})`),
-  [Prim.Sigmoid]: (x) => `1.0 / (1.0 + exp(-${x}))`,
-  [Prim.Tanh]: (x) => `tanh_f32(${x})`,
-  [Prim.Reciprocal]: (x) => `1.0 / ${x}`,
-  [Prim.Sin]: (x) => `sin(${x})`,
-  [Prim.Cos]: (x) => `cos(${x})`,
-};
-
-export const binaryWgsl: { [P in BinaryPrim]: (a: string, b: string, t: T) => string } = {
-  [Prim.Add]: (a, b) => `${a} + ${b}`,
-  [Prim.Sub]: (a, b) => `${a} - ${b}`,
-  [Prim.Mul]: (a, b) => `${a} * ${b}`,
-  [Prim.Div]: (a, b) => `${a} / ${b}`,
-  [Prim.Pow]: (a, b) => `pow_f32(${a}, ${b})`,
-  // NaN in either operand wins (a's first), as in the CPU oracle
-  [Prim.Maximum]: (a, b, t) => (t === 'f32' ? `select(${b}, ${a}, is_nan(${a}) || (!is_nan(${b}) && ${a} >= ${b}))` : `max(${a}, ${b})`),
-  [Prim.Minimum]: (a, b, t) => (t === 'f32' ? `select(${b}, ${a}, is_nan(${a}) || (!is_nan(${b}) && ${a} <= ${b}))` : `min(${a}, ${b})`),
-};
+export const binaryWgsl: { [P in BinaryPrim]: (a: string, b: string, t: WgslScalar) => string } = Object.fromEntries(
+  BINARY_PRIMS.map((p) => [p, BINARY[p].wgsl]),
+) as { [P in BinaryPrim]: (a: string, b: string, t: WgslScalar) => string };
 
 /**
  * WGSL helpers for IEEE semantics in the other kernel modules (reductions, logsumexp, the
@@ -109,11 +42,20 @@ export const IEEE_WGSL = {
 
 const compareOps: { [O in CompareOp]: string } = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
 
+/** The helpers `body` calls, and the helpers they call (softplus_f32 calls log1p_f32). */
 function usedHelpers(body: string): string {
-  return Object.entries(HELPERS)
-    .filter(([name]) => body.includes(`${name}(`))
-    .map(([, code]) => code)
-    .join('\n');
+  const used = new Set<string>();
+  let text = body;
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, code] of Object.entries(HELPERS))
+      if (!used.has(name) && text.includes(`${name}(`)) {
+        used.add(name);
+        text += code;
+        grew = true;
+      }
+  }
+  return [...used].map((name) => HELPERS[name]!).join('\n');
 }
 
 /**
@@ -151,6 +93,14 @@ export function binaryPlan(prim: BinaryPrim) {
   return (inputs: readonly OperandSpec[], _p: unknown, out: OutSpec): GpuPlan =>
     mapProgram(`binary/${prim}`, inputs, out, ([a, b]) => binaryWgsl[prim](a!, b!, wgslType(out.dtype)));
 }
+
+/** The kernel module of every unary and binary record. */
+export const unaryModules: { [P in UnaryPrim]: KernelModule<P> } = Object.fromEntries(
+  UNARY_PRIMS.map((p) => [p, specModule(p, unaryPlan(p))]),
+) as { [P in UnaryPrim]: KernelModule<P> };
+export const binaryModules: { [P in BinaryPrim]: KernelModule<P> } = Object.fromEntries(
+  BINARY_PRIMS.map((p) => [p, specModule(p, binaryPlan(p))]),
+) as { [P in BinaryPrim]: KernelModule<P> };
 
 /** Float comparisons spell out NaN (unordered: only 'ne' holds), since WGSL may assume it never occurs. */
 export function compareExpr(a: string, b: string, op: CompareOp, dtype: DType): string {

@@ -4,10 +4,11 @@
 // flat parameter buffer (one dispatch for all parameters).
 // Reference: @alphadrop/core referenceKernels[Prim.FusedMatmul | Dropout | LogSumExp | OptimizerUpdate].
 
-import { keepThreshold, sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type DropoutParams, type OutSpec, type PrimParams } from '@alphadrop/core';
-import type { GpuPlan, KernelCaps, OperandSpec } from '../runtime/plan.js';
+import { keepThreshold, sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type DropoutParams, type OptimizerParams, type PrimParams, type Shape } from '@alphadrop/core';
+import type { GpuPlan } from '../runtime/plan.js';
+import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, unravel } from '../runtime/wgsl.js';
-import { dispatchSize, matmulGeometry, wgsl as matmulWgsl } from './matmul.js';
+import { matmulPlan, matmulProblem, type MatmulProblem } from './matmul.js';
 import { IEEE_WGSL } from './elementwise.js';
 import { PHILOX_WGSL } from './random.js';
 
@@ -18,18 +19,17 @@ export function dropoutBlock(d: DropoutParams): Uint32Array {
   return Uint32Array.from([d.key[0], d.key[1], d.counter[0], d.counter[1], d.counter[2], keepThreshold(d.keepProb), f32Bits(1 / d.keepProb), 0]);
 }
 
-export function fusedMatmulPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.FusedMatmul], out: OutSpec, caps?: KernelCaps): GpuPlan {
-  const g = matmulGeometry(inputs[0]!, inputs[1]!, p.transA, p.transB, out);
-  const fusion = { bias: p.bias, relu: p.activation === 'relu', dropout: p.dropout !== null };
-  const bindings = ['in0', 'in1', ...(p.bias ? ['in2' as const] : []), 'out', ...(p.dropout ? ['uniform' as const] : [])] as const;
-  const name = `linear${fusion.dropout ? '/dropout' : ''}${fusion.bias ? '/bias' : ''}${fusion.relu ? '/relu' : ''}${p.transA ? '/tA' : ''}${p.transB ? '/tB' : ''}`;
-  return {
-    programs: [{ name, code: matmulWgsl(g, fusion, caps?.maxWorkgroupStorage), workgroups: dispatchSize(g, caps?.maxWorkgroupStorage), bindings, ...(p.dropout ? { uniform: dropoutBlock(p.dropout) } : {}) }],
-  };
-}
+/** Linear: the matmul generator with dropout on A while loading, bias and ReLU in the epilogue. */
+export const fusedMatmulModule: KernelModule<Prim.FusedMatmul, MatmulProblem> = kernelModule({
+  prim: Prim.FusedMatmul,
+  problem: ({ inputs, params: p, out, caps }) =>
+    matmulProblem(inputs, p.transA, p.transB, { bias: p.bias, relu: p.activation === 'relu', dropout: p.dropout !== null }, out, caps),
+  plan: matmulPlan,
+  // the mask's key, counter and keep probability arrive as a uniform: a new step reuses the pipeline
+  uniforms: (p) => [p.dropout ? dropoutBlock(p.dropout) : undefined],
+});
 
-export function dropoutPlan(inputs: readonly OperandSpec[], p: DropoutParams, out: OutSpec): GpuPlan {
-  const n = sizeOf(out.shape);
+export function dropoutPlan({ n }: { n: number }): GpuPlan {
   const blocks = Math.ceil(n / 4);
   // one invocation per Philox block: four elements from one generator call
   const code = `@group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -47,12 +47,18 @@ fn main(${BUILTINS}) {
     if (i < ${n}u) { out[i] = select(0.0, x[i] * drop.scale, w[j] < drop.threshold); }
   }
 }`;
-  void inputs;
-  return { programs: [{ name: 'dropout', code, workgroups: grid1d(blocks), bindings: ['in0', 'out', 'uniform'], uniform: dropoutBlock(p) }] };
+  return { programs: [{ name: 'dropout', code, workgroups: grid1d(blocks), bindings: ['in0', 'out', 'uniform'] }] };
 }
 
-export function logSumExpPlan(inputs: readonly OperandSpec[], { axis }: PrimParams[Prim.LogSumExp], out: OutSpec): GpuPlan {
-  const shape = inputs[0]!.shape;
+/** The keep probability lives in the uniform block too: one pipeline serves every rate. */
+export const dropoutModule: KernelModule<Prim.Dropout, { n: number }> = kernelModule({
+  prim: Prim.Dropout,
+  problem: ({ out }) => ({ n: sizeOf(out.shape) }),
+  plan: dropoutPlan,
+  uniforms: (p) => [dropoutBlock(p)],
+});
+
+export function logSumExpPlan({ shape, axis }: { shape: Shape; axis: number }): GpuPlan {
   const R = shape[axis]!;
   const stride = stridesOf(shape)[axis]!;
   const keptShape = shape.map((d, i) => (i === axis ? 1 : d));
@@ -107,6 +113,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   return { programs: [{ name: 'logsumexp/workgroup', code, workgroups: grid1d(outputs, 1), bindings: ['in0', 'out'] }] };
 }
 
+export const logSumExpModule: KernelModule<Prim.LogSumExp, { shape: Shape; axis: number }> = kernelModule({
+  prim: Prim.LogSumExp,
+  problem: ({ inputs, params }) => ({ shape: inputs[0]!.shape, axis: params.axis }),
+  plan: logSumExpPlan,
+});
+
 /** The rule's hyper-parameters as a uniform block (lr and the bias corrections change every step). */
 export function optimizerBlock(p: PrimParams[Prim.OptimizerUpdate]): Uint32Array {
   const c1 = 1 - Math.pow(p.beta1, p.step);
@@ -114,11 +126,15 @@ export function optimizerBlock(p: PrimParams[Prim.OptimizerUpdate]): Uint32Array
   return Uint32Array.from([p.lr, p.momentum, p.beta1, p.beta2, p.eps, c1, c2, 0].map(f32Bits));
 }
 
-export function optimizerPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.OptimizerUpdate], out: OutSpec): GpuPlan {
-  const n = sizeOf(inputs[0]!.shape);
-  const k = OPTIMIZER_SLOTS[p.rule];
-  const uniform = optimizerBlock(p);
-  const update: Record<typeof p.rule, string> = {
+/** What specialises the update: the parameter count and the rule (the hyper-parameters are a uniform block). */
+export interface OptimizerProblem {
+  n: number;
+  rule: OptimizerParams['rule'];
+}
+
+export function optimizerPlan({ n, rule }: OptimizerProblem): GpuPlan {
+  const k = OPTIMIZER_SLOTS[rule];
+  const update: Record<OptimizerParams['rule'], string> = {
     sgd: `out[i] = w - h.lr * g;`,
     momentum: `let v = h.momentum * s0[i] + g; out[i] = w - h.lr * v; out[${n}u + i] = v;`,
     nesterov: `let v = h.momentum * s0[i] + g; out[i] = w - h.lr * (g + h.momentum * v); out[${n}u + i] = v;`,
@@ -141,9 +157,15 @@ fn main(${BUILTINS}) {
   if (i >= ${n}u) { return; }
   let w = param[i];
   let g = grad[i];
-  ${update[p.rule]}
+  ${update[rule]}
 }`;
-  void out;
   const bindings = ['in0', 'in1', ...Array.from({ length: k }, (_, j) => `in${2 + j}` as const), 'out', 'uniform'] as const;
-  return { programs: [{ name: `optimizer/${p.rule}`, code, workgroups: grid1d(n), bindings, uniform }] };
+  return { programs: [{ name: `optimizer/${rule}`, code, workgroups: grid1d(n), bindings }] };
 }
+
+export const optimizerModule: KernelModule<Prim.OptimizerUpdate, OptimizerProblem> = kernelModule({
+  prim: Prim.OptimizerUpdate,
+  problem: ({ inputs, params }) => ({ n: sizeOf(inputs[0]!.shape), rule: params.rule }),
+  plan: optimizerPlan,
+  uniforms: (p) => [optimizerBlock(p)],
+});

@@ -14,15 +14,10 @@
 // workgroup memory in tiles of 256, shared by the 256 invocations of a workgroup.
 // Reference: @alphadrop/core referenceKernels[Prim.Gather | Prim.ScatterAdd | Prim.OneHot].
 
-import { Prim, referenceKernels, sizeOf, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
+import { Prim, sizeOf, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
 import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
+import { specModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, lit, storageDecls, wgslType } from '../runtime/wgsl.js';
-
-export const reference = {
-  [Prim.Gather]: referenceKernels[Prim.Gather],
-  [Prim.ScatterAdd]: referenceKernels[Prim.ScatterAdd],
-  [Prim.OneHot]: referenceKernels[Prim.OneHot],
-};
 
 /** [pre, axis, post] sizes of `shape` around `axis`. */
 function around(shape: Shape, axis: number): { pre: number; dim: number; post: number } {
@@ -30,7 +25,7 @@ function around(shape: Shape, axis: number): { pre: number; dim: number; post: n
 }
 
 /** Workgroup counts: one invocation per output element. */
-export function dispatchSize(out: OutSpec): [number, number, number] {
+function dispatchSize(out: OutSpec): [number, number, number] {
   return grid1d(sizeOf(out.shape));
 }
 
@@ -125,8 +120,6 @@ export function oneHotPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.On
   return { programs: [{ name: 'index/oneHot', code: oneHotWgsl(inputs[0]!, p, out), workgroups: dispatchSize(out), bindings: ['in0', 'out'] }] };
 }
 
-export const wgsl = {
-  [Prim.Gather]: gatherWgsl,
-  [Prim.ScatterAdd]: scatterAddWgsl,
-  [Prim.OneHot]: oneHotWgsl,
-};
+export const gatherModule = specModule(Prim.Gather, gatherPlan);
+export const scatterAddModule = specModule(Prim.ScatterAdd, scatterAddPlan);
+export const oneHotModule = specModule(Prim.OneHot, oneHotPlan);

@@ -1,18 +1,12 @@
 // Movement kernels: permute, slice, pad and concat. Pure index arithmetic with every shape
 // and stride specialised into the source; one invocation per output element (per element
 // of the slab a concat program writes), so every output element is written exactly once.
-// Reference: @alphadrop/core referenceKernels for the same primitives (re-exported below).
+// Reference: @alphadrop/core referenceKernels for the same primitives.
 
-import { Prim, referenceKernels, sizeOf, stridesOf, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
+import { Prim, sizeOf, stridesOf, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
 import type { BufferRole, GpuPlan, GpuProgram, OperandSpec } from '../runtime/plan.js';
+import { kernelModule, specModule, specOf, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, lit, storageDecls, unravel, wgslType } from '../runtime/wgsl.js';
-
-export const reference = {
-  [Prim.Permute]: referenceKernels[Prim.Permute],
-  [Prim.Slice]: referenceKernels[Prim.Slice],
-  [Prim.Pad]: referenceKernels[Prim.Pad],
-  [Prim.Concat]: referenceKernels[Prim.Concat],
-};
 
 /** Sum of `${prefix}d * stride_d` over the dims whose coordinate can be non-zero. */
 function linear(terms: readonly { coord: string; stride: number; dim: number }[]): string {
@@ -38,7 +32,7 @@ function singleProgram(name: string, code: string, out: OutSpec, bindings: reado
 }
 
 /** Workgroup counts of the one-invocation-per-output-element kernels. */
-export function dispatchSize(out: OutSpec): [number, number, number] {
+function dispatchSize(out: OutSpec): [number, number, number] {
   return grid1d(sizeOf(out.shape));
 }
 
@@ -179,8 +173,13 @@ export function concatPlan(inputs: readonly OperandSpec[], { axis }: PrimParams[
   return { programs };
 }
 
-export const wgsl = {
-  [Prim.Permute]: permuteWgsl,
-  [Prim.Slice]: sliceWgsl,
-  [Prim.Pad]: padWgsl,
-};
+export const permuteModule = specModule(Prim.Permute, permutePlan);
+export const sliceModule = specModule(Prim.Slice, slicePlan);
+export const padModule = specModule(Prim.Pad, padPlan);
+
+/** Concat specialises on every input spec and the axis. */
+export const concatModule: KernelModule<Prim.Concat, { inputs: readonly OperandSpec[]; axis: number; out: OutSpec }> = kernelModule({
+  prim: Prim.Concat,
+  problem: ({ inputs, params, out }) => ({ inputs: inputs.map(specOf), axis: params.axis, out: specOf(out) }),
+  plan: (p) => concatPlan(p.inputs, { axis: p.axis }, p.out),
+});

@@ -7,14 +7,10 @@
 // invocation, so no float atomics are needed and the sum order is fixed (windows ascending).
 // Reference: @alphadrop/core referenceKernels[Prim.MaxPool2d | Prim.MaxPool2dGrad] (poolArgmax).
 
-import { Prim, referenceKernels, sizeOf, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
+import { Prim, sizeOf, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
 import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
+import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, lit } from '../runtime/wgsl.js';
-
-export const reference = {
-  [Prim.MaxPool2d]: referenceKernels[Prim.MaxPool2d],
-  [Prim.MaxPool2dGrad]: referenceKernels[Prim.MaxPool2dGrad],
-};
 
 export type PoolPrim = Prim.MaxPool2d | Prim.MaxPool2dGrad;
 type Quad = readonly [number, number, number, number];
@@ -66,7 +62,7 @@ function firstMaxFn(p: PoolProblem): string {
 }`;
 }
 
-export function wgsl(p: PoolProblem): string {
+function wgsl(p: PoolProblem): string {
   const [N, C, H, W] = p.x;
   const [, , Ho, Wo] = p.y;
   if (p.prim === Prim.MaxPool2d) {
@@ -121,16 +117,22 @@ fn main(${BUILTINS}) {
 }`;
 }
 
-export function dispatchSize(p: PoolProblem): [number, number, number] {
+function dispatchSize(p: PoolProblem): [number, number, number] {
   return grid1d(p.prim === Prim.MaxPool2d ? sizeOf(p.y) : sizeOf(p.x));
 }
 
-function poolPlan(p: PoolProblem): GpuPlan {
+export function poolPlan(p: PoolProblem): GpuPlan {
   const bindings = p.prim === Prim.MaxPool2d ? (['in0', 'out'] as const) : (['in0', 'in1', 'out'] as const);
   return { programs: [{ name: p.prim === Prim.MaxPool2d ? 'maxPool2d' : 'maxPool2dGrad/gather', code: wgsl(p), workgroups: dispatchSize(p), bindings }] };
 }
 
-export const maxPool2dPlan = (inputs: readonly OperandSpec[], g: PrimParams[Prim.MaxPool2d], out: OutSpec): GpuPlan =>
-  poolPlan(poolProblem(Prim.MaxPool2d, inputs, g, out));
-export const maxPool2dGradPlan = (inputs: readonly OperandSpec[], g: PrimParams[Prim.MaxPool2dGrad], out: OutSpec): GpuPlan =>
-  poolPlan(poolProblem(Prim.MaxPool2dGrad, inputs, g, out));
+export const maxPool2dModule: KernelModule<Prim.MaxPool2d, PoolProblem> = kernelModule({
+  prim: Prim.MaxPool2d,
+  problem: ({ inputs, params, out }) => poolProblem(Prim.MaxPool2d, inputs, params, out),
+  plan: poolPlan,
+});
+export const maxPool2dGradModule: KernelModule<Prim.MaxPool2dGrad, PoolProblem> = kernelModule({
+  prim: Prim.MaxPool2dGrad,
+  problem: ({ inputs, params, out }) => poolProblem(Prim.MaxPool2dGrad, inputs, params, out),
+  plan: poolPlan,
+});

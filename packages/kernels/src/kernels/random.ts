@@ -3,8 +3,9 @@
 // counter words arrive in a uniform block, so a new step's masks reuse the compiled pipeline.
 // Reference: @alphadrop/core referenceKernels[Prim.RandomBits].
 
-import { sizeOf, type OutSpec, type PhiloxCoords, type PrimParams, Prim } from '@alphadrop/core';
+import { sizeOf, type PhiloxCoords, Prim } from '@alphadrop/core';
 import type { GpuPlan } from '../runtime/plan.js';
+import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d } from '../runtime/wgsl.js';
 
 /** WGSL source of the Philox functions (mulhi through 16-bit halves: WGSL has no u64). */
@@ -39,11 +40,16 @@ export function randomUniformBlock(c: PhiloxCoords): Uint32Array {
   return Uint32Array.from([c.key[0], c.key[1], c.counter[0], c.counter[1], c.counter[2], 0, 0, 0]);
 }
 
-export function randomBitsPlan(_inputs: unknown, p: PrimParams[Prim.RandomBits], out: OutSpec): GpuPlan {
-  const n = sizeOf(out.shape);
+/** What specialises the generator: the element count and what each word becomes. */
+export interface RandomProblem {
+  n: number;
+  kind: 'bits' | 'uniform';
+}
+
+export function randomBitsPlan({ n, kind }: RandomProblem): GpuPlan {
   const blocks = Math.ceil(n / 4);
-  const t = p.kind === 'bits' ? 'u32' : 'f32';
-  const conv = p.kind === 'bits' ? (w: string) => w : (w: string) => `bits_to_uniform(${w})`;
+  const t = kind === 'bits' ? 'u32' : 'f32';
+  const conv = kind === 'bits' ? (w: string) => w : (w: string) => `bits_to_uniform(${w})`;
   const code = `@group(0) @binding(0) var<storage, read_write> out: array<${t}>;
 struct Key { k0: u32, k1: u32, c1: u32, c2: u32, c3: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(1) var<uniform> key: Key;
@@ -59,9 +65,13 @@ fn main(${BUILTINS}) {
   if (i + 2u < ${n}u) { out[i + 2u] = ${conv('w.z')}; }
   if (i + 3u < ${n}u) { out[i + 3u] = ${conv('w.w')}; }
 }`;
-  return {
-    programs: [
-      { name: `random/${p.kind}`, code, workgroups: grid1d(blocks), bindings: ['out', 'uniform'], uniform: randomUniformBlock(p) },
-    ],
-  };
+  return { programs: [{ name: `random/${kind}`, code, workgroups: grid1d(blocks), bindings: ['out', 'uniform'] }] };
 }
+
+/** Philox coordinates arrive as a uniform block: a new step's bits reuse the compiled pipeline. */
+export const randomBitsModule: KernelModule<Prim.RandomBits, RandomProblem> = kernelModule({
+  prim: Prim.RandomBits,
+  problem: ({ out, params }) => ({ n: sizeOf(out.shape), kind: params.kind }),
+  plan: randomBitsPlan,
+  uniforms: (p) => [randomUniformBlock(p)],
+});

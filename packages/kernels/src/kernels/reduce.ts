@@ -5,11 +5,13 @@
 // gradient over 1280 rows, a loss over the whole batch).
 // Reference: @alphadrop/core referenceKernels[Prim.Sum | Prim.Max | Prim.Argmax].
 
-import { sizeOf, stridesOf, type OutSpec, type Shape } from '@alphadrop/core';
+import { Prim, sizeOf, stridesOf, type OutSpec, type Shape } from '@alphadrop/core';
 import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
+import { kernelModule, specOf as spec, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, lit, storageDecls, unravel, wgslType } from '../runtime/wgsl.js';
 
-type Kind = 'sum' | 'max' | 'argmax';
+export type ReduceKind = 'sum' | 'max' | 'argmax';
+type Kind = ReduceKind;
 
 /** Offset of the element at coordinates `${prefix}k` of `dims` (axes of the input). */
 function offsetOf(axes: readonly number[], strides: readonly number[], prefix: string): string {
@@ -98,3 +100,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }`;
   return { programs: [{ name: `reduce/${kind}/workgroup`, code, workgroups: grid1d(outputs, 1), bindings: ['in0', 'out'] }] };
 }
+
+/** What specialises a reduction: its kind, the input spec, the reduced axes and the result spec. */
+export interface ReduceProblem {
+  kind: ReduceKind;
+  x: OperandSpec;
+  axes: readonly number[];
+  out: OutSpec;
+}
+
+export const sumModule: KernelModule<Prim.Sum, ReduceProblem> = kernelModule({
+  prim: Prim.Sum,
+  problem: ({ inputs, params, out }) => ({ kind: 'sum', x: spec(inputs[0]!), axes: params.axes, out: spec(out) }),
+  plan: (p) => reducePlan(p.kind, p.x, p.axes, p.out),
+});
+export const maxModule: KernelModule<Prim.Max, ReduceProblem> = kernelModule({
+  prim: Prim.Max,
+  problem: ({ inputs, params, out }) => ({ kind: 'max', x: spec(inputs[0]!), axes: params.axes, out: spec(out) }),
+  plan: (p) => reducePlan(p.kind, p.x, p.axes, p.out),
+});
+export const argmaxModule: KernelModule<Prim.Argmax, ReduceProblem> = kernelModule({
+  prim: Prim.Argmax,
+  problem: ({ inputs, params, out }) => ({ kind: 'argmax', x: spec(inputs[0]!), axes: [params.axis], out: spec(out) }),
+  plan: (p) => reducePlan(p.kind, p.x, p.axes, p.out),
+});

@@ -21,10 +21,10 @@ import {
 import { BufferPool } from './buffer-pool.js';
 import { PipelineCache } from './pipelines.js';
 import { planKey } from './plan-key.js';
-import type { GpuKernel, GpuPlan, GpuProgram, KernelCaps, BufferRole } from './plan.js';
+import type { GpuPlan, GpuProgram, KernelCaps, BufferRole } from './plan.js';
+import type { KernelModule, KernelTable } from './kernel-module.js';
 import { Profiler, type KernelProfile } from './profiler.js';
 import { UniformArena } from './uniform-arena.js';
-import { gpuDynamic, gpuKernels } from '../table.js';
 import type { CachedPipeline } from './pipelines.js';
 
 /** A built plan with its pipelines, reused for every call with the same static key. */
@@ -80,8 +80,14 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   readonly adapterInfo: GPUAdapterInfo | undefined;
   private readonly keepAlive: readonly unknown[];
 
+  /**
+   * `kernels` is the WGSL table (table.ts's gpuKernels; init.ts's createWebGpuBackend passes
+   * it), handed in as the CPU backend is handed its kernels, so the runtime depends on the
+   * module interface only and not on every kernel.
+   */
   constructor(
     readonly device: GPUDevice,
+    private readonly kernels: KernelTable,
     opts: WebGpuBackendOptions = {},
   ) {
     this.guardWait = opts.guardWait ?? ((p) => p);
@@ -131,20 +137,22 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     const result: GpuStorage = { buffer: this.pool.acquire(bytes, false), bytes };
     this.counters.bytesAllocated += bytes;
     if (bytes === 0) return result;
-    const dynamic = gpuDynamic[prim] as { key(p: PrimParams[P]): unknown; uniforms(p: PrimParams[P]): (Uint32Array | undefined)[] } | undefined;
-    // planKey, not JSON.stringify: that writes ±Infinity and NaN as null and -0 as 0
-    let key = `${prim}|${planKey(dynamic ? dynamic.key(params) : params)}|${out.dtype}${out.shape.join(',')}`;
-    for (const x of inputs) key += `|${x.dtype}${x.shape.join(',')}`;
+    const module = this.kernels[prim] as KernelModule<P>;
+    // The module's problem is what specialises the WGSL: new run-time values (RNG keys,
+    // learning rates) reuse the cached plan and reach it through uniforms. planKey, not
+    // JSON.stringify: that writes ±Infinity and NaN as null and -0 as 0.
+    const problem = module.problem({ inputs, params, out, caps: this.caps });
+    const key = `${prim}|${planKey(problem)}`;
     let cached = this.plans.get(key);
     if (!cached) {
-      const plan = (gpuKernels[prim] as GpuKernel<P>)(inputs, params, out, this.caps);
+      const plan = module.plan(problem);
       const before = this.pipelines.compiles;
       cached = { plan, pipelines: plan.programs.map((p) => this.pipelines.get(p.code, p.name)) };
       this.counters.compiles += this.pipelines.compiles - before;
       if (this.plans.size > 4096) this.plans.clear();
       this.plans.set(key, cached);
     }
-    const uniforms = dynamic?.uniforms(params);
+    const uniforms = module.uniforms?.(params);
     const temps = (cached.plan.temps ?? []).map((b) => this.pool.acquire(b, false));
     cached.plan.programs.forEach((program, i) => this.encode(program, cached.pipelines[i]!, uniforms?.[i] ?? program.uniform, inputs, result, temps));
     for (const t of temps) this.pool.release(t);

@@ -2,7 +2,7 @@
 // they share. Programs name their buffers by role in binding order, so the runtime can
 // bind them without per-kernel glue; the bind-group layout itself is read from the WGSL.
 
-import type { DType, OutSpec, Prim, PrimParams, Shape } from '@alphadrop/core';
+import type { DType, Shape } from '@alphadrop/core';
 
 /** 'in0'.. the op's inputs, 'out' its result, 'tmp0'.. scratch buffers, 'uniform' the program's uniform block. */
 export type BufferRole = `in${number}` | 'out' | `tmp${number}` | 'uniform';
@@ -13,7 +13,10 @@ export interface GpuProgram {
   code: string;
   workgroups: readonly [number, number, number];
   bindings: readonly BufferRole[];
-  /** Contents of the 'uniform' binding (run-time values that must not specialise the WGSL, e.g. RNG offsets). */
+  /**
+   * Contents of the 'uniform' binding for callers outside the backend (the bench ladder);
+   * kernel modules leave it out and give the block per call (KernelModule.uniforms).
+   */
   uniform?: Uint32Array;
 }
 
@@ -34,10 +37,3 @@ export interface KernelCaps {
   maxWorkgroupStorage: number;
   maxInvocations: number;
 }
-
-export type GpuKernel<P extends Prim> = (
-  inputs: readonly OperandSpec[],
-  params: PrimParams[P],
-  out: OutSpec,
-  caps: KernelCaps,
-) => GpuPlan;

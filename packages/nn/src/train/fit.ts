@@ -1,11 +1,11 @@
-// The training loop. One optimizer step per minibatch, each encoded and submitted as one
-// unit (a flush per step, no read-back inside it); the loss is read asynchronously every
+// The training loop. One optimizer step per minibatch (trainStep, step.ts), each encoded and
+// submitted as one unit (a flush per step, no read-back inside it); the loss is read asynchronously every
 // `lossEvery` steps and awaited only at the end of the epoch, so the device never waits
 // for the host. Progress: a bar on a TTY, JSON lines otherwise; callbacks, an evaluation
 // hook per epoch, and early stopping on any logged metric.
 //
-// Every step also leaves a finiteness flag on the device (0·loss + Σ 0·p over the updated
-// parameters: NaN as soon as either is not finite). The flags are read in the same
+// Every step also leaves a finiteness flag on the device (trainStep's `finiteness`: NaN as
+// soon as the loss or an updated parameter is not finite). The flags are read in the same
 // asynchronous read as the loss, so no step waits for them; the first non-finite one stops
 // training with a NonFiniteError naming the step and the tensor, before any epoch-end
 // callback (a checkpoint, say) runs.
@@ -13,13 +13,12 @@
 // Randomness: dropout masks under derive(root, 'trainDropout') at counter (layer, step),
 // the order of epoch e from derive(root, 'shuffle', e); root = rootKey(seed).
 
-import {
-  add, concat, derive, gather, getBackend, keep, mul, NonFiniteError, reshape, rootKey, tensor, tidy, valueAndGradsOf, ValueError, type Tensor,
-} from '@alphadrop/core';
+import { concat, gather, NonFiniteError, reshape, tensor, tidy, ValueError, type Tensor } from '@alphadrop/core';
 import { permutation, shuffleKey } from '../data/batches.js';
-import type { ForwardContext, Module } from '../module.js';
+import type { Module } from '../module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { createLogger, type LogMode } from './progress.js';
+import { trainStep, type LossFn } from './step.js';
 
 export interface DeviceData {
   /** Inputs [n, ...] on the training backend (uploaded once). */
@@ -41,7 +40,7 @@ export interface FitOptions {
   /** Seed of the shuffling and of the dropout masks. */
   seed?: number;
   /** The minibatch loss (a scalar), given the model in train mode. */
-  loss: (model: Module, x: Tensor, y: Tensor, ctx: ForwardContext) => Tensor;
+  loss: LossFn;
   optimizer: Optimizer;
   data: DeviceData;
   /** Runs after each epoch; its numbers join the epoch's logs (e.g. validation accuracy). */
@@ -91,7 +90,6 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
   const n = o.data.x.shape[0]!;
   if (o.data.y.shape[0] !== n) throw new ValueError('fit', `targets for ${n} inputs`, `${o.data.y.shape[0]}`);
   const seed = o.seed ?? 0;
-  const dropoutKey = derive(rootKey(seed), 'trainDropout');
   const lossEvery = o.lossEvery ?? 10;
   const stepsPerEpoch = Math.ceil(n / o.batchSize);
   const logger = createLogger(o.log ?? 'auto', o.epochs, stepsPerEpoch);
@@ -99,7 +97,6 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
   let best = Infinity;
   let sinceBest = 0;
   let stoppedEarly = false;
-  const backend = getBackend();
   model.train();
   for (let epoch = 0; epoch < o.epochs && !stoppedEarly; epoch++) {
     const order = epochPermutation(n, seed, epoch);
@@ -111,24 +108,21 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
     let lastYield = t0;
     for (let b = 0; b < stepsPerEpoch; b++) {
       const idx = order.subarray(b * o.batchSize, Math.min(n, (b + 1) * o.batchSize));
-      const ctx: ForwardContext = { key: dropoutKey, step: o.optimizer.step };
       const read = b % lossEvery === lossEvery - 1 || b === stepsPerEpoch - 1;
-      const readout = tidy(() => {
+      const { xb, yb } = tidy(() => {
         const i = tensor(idx, [idx.length]);
-        const xb = gather(o.data.x, i, 0);
-        const yb = gather(o.data.y, i, 0);
-        const { value, grads } = valueAndGradsOf(() => o.loss(model, xb, yb, ctx), model.parameters());
-        const paramsFlag = o.optimizer.apply(grads, { finiteness: true });
-        flags.push(keep(reshape(add(mul(value, 0), paramsFlag), [1])));
-        paramsFlag.dispose();
-        if (!read) return null;
-        const all = keep(concat([reshape(value, [1]), ...flags]));
+        return { xb: gather(o.data.x, i, 0), yb: gather(o.data.y, i, 0) };
+      });
+      const out = trainStep(model, o.optimizer, o.loss, xb, yb, seed, { keepLoss: read, finiteness: true });
+      xb.dispose();
+      yb.dispose();
+      flags.push(out.finite!);
+      if (out.loss) {
+        const lossValue = out.loss;
+        const readout = tidy(() => concat([reshape(lossValue, [1]), ...flags]));
+        lossValue.dispose();
         flags.forEach((f) => f.dispose());
         flags = [];
-        return all;
-      });
-      backend.flush();
-      if (readout) {
         const firstStep = firstFlagStep;
         firstFlagStep = o.optimizer.step;
         pending.push(

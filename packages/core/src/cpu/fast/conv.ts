@@ -1,5 +1,5 @@
 // Convolution (NCHW input, OIHW filter; stride, padding, dilation) and max-pooling on the
-// fast CPU backend. Convolutions run the GEMM micro-kernel (gemm.ts `gemmTiles`) over an
+// fast CPU backend. Convolutions run the GEMM micro-kernel (gemm-tiles.ts `gemmTiles`) over an
 // implicit column matrix spanning the whole batch (column j = (n, oh, ow), row k = (c, kh, kw),
 // element xp[colBase[j] + rowOff[k]] of the zero-padded input), packed straight from the
 // input into L2-sized blocks of panels, so the GEMMs are large, the filter is packed once
@@ -20,7 +20,8 @@ import { allocHost } from '../../dtype.js';
 import { Prim, type Conv2dGeometry, type Pool2dGeometry } from '../../prims.js';
 import type { Shape } from '../../shape.js';
 import { referenceKernels, type CpuKernel, type CpuOperand } from '../reference.js';
-import { gemmTiles, type FloatArray } from './gemm.js';
+import type { FloatArray } from './gemm.js';
+import { gemmTiles } from './gemm-tiles.js';
 import { sizeOfShape } from './strided.js';
 
 type Dims4 = [number, number, number, number];

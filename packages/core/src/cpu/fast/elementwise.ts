@@ -1,152 +1,85 @@
 // Elementwise kernels of the fast CPU backend: unary, binary (NumPy broadcasting), compare
 // and where. Operand strides are merged (strided.ts) so a same-shape op is one flat loop, a
 // bias add [R, C] + [C] is R rows of C, a [R, 1] operand is a stride-0 row; anything else
-// walks the outer dims with incremental counters, still O(n). Each op has its own loops
-// (no per-element callback) so V8 compiles the arithmetic inline. Every result equals the
-// oracle's bit for bit: the same scalar expression (scalar-fns.ts), evaluated in f64 and
-// stored through the output array's conversion.
+// walks the outer dims with incremental counters, still O(n). Every result equals the
+// oracle's bit for bit: the same scalar function (the record's `f`, elementwise/*.ts),
+// evaluated in f64 and stored through the output array's conversion.
+//
+// Loops are compiled per record. One shared loop calling `f` sees every primitive's f at
+// its call site and V8 stops inlining it (megamorphic: 2-6× slower, measured); so each
+// record gets its own copy of the loop source through `new Function`, with f bound as a
+// constant of that copy, which V8 then inlines. Each source is made unique (a comment with
+// the primitive's name): V8 caches compilations by source text, and identical sources would
+// share one call site again. Where `new Function` is refused (a page whose CSP forbids
+// eval), the shared loops run instead: slower, the same numbers.
 //
 // Selections are branch-free. On dropout masks and ReLU inputs the outcome is a coin flip,
 // and V8 compiles `c ? x : y` to a branch: ~50% mispredicted, 5-10× slower than the loop's
 // memory traffic. Instead a comparison becomes 0/1 by `+(a < b)` (no branch), and a choice
-// reads a two-slot scratch array: sel[0] = y, sel[1] = x, result sel[bit]. A bool byte b
-// becomes its truth bit as (b + 255) >> 8.
+// reads a two-slot scratch array: sel[0] = y, sel[1] = x, result sel[bit] (the records use
+// `pick`, the same trick). A bool byte b becomes its truth bit as (b + 255) >> 8.
 
 import { allocHost, type HostArray } from '../../dtype.js';
-import { Prim, type BinaryPrim, type CompareOp, type UnaryPrim } from '../../prims.js';
+import { BINARY } from '../../elementwise/binary.js';
+import { tableOf } from '../../elementwise/record.js';
+import { UNARY } from '../../elementwise/unary.js';
+import { BINARY_PRIMS, UNARY_PRIMS, type BinaryPrim, type CompareOp, type Prim, type UnaryPrim } from '../../prims.js';
 import type { Shape } from '../../shape.js';
 import type { CpuKernel, CpuOperand } from '../reference.js';
 import { broadcastStrides, mergeDims, sizeOfShape } from './strided.js';
 
 type Arr = HostArray;
 
-// ---------------------------------------------------------------- unary
-
-/** Two (or three) slots a branch-free choice reads from; see the header. */
+/** Scratch slots of a branch-free choice (where); see the header. */
 const sel = new Float64Array(3);
 
-function unaryLoop(prim: UnaryPrim, x: Arr, r: Arr, n: number): void {
-  const s = sel;
-  switch (prim) {
-    case Prim.Neg: for (let i = 0; i < n; i++) r[i] = -x[i]!; return;
-    case Prim.Exp: for (let i = 0; i < n; i++) r[i] = Math.exp(x[i]!); return;
-    case Prim.Log: for (let i = 0; i < n; i++) r[i] = Math.log(x[i]!); return;
-    case Prim.Log1p: for (let i = 0; i < n; i++) r[i] = Math.log1p(x[i]!); return;
-    case Prim.Sqrt: for (let i = 0; i < n; i++) r[i] = Math.sqrt(x[i]!); return;
-    case Prim.Abs: for (let i = 0; i < n; i++) r[i] = Math.abs(x[i]!); return;
-    case Prim.Sign:
-      // v > 0 ? 1 : v < 0 ? -1 : v (keeps ±0 and NaN)
-      s[1] = 1;
-      s[2] = -1;
-      for (let i = 0; i < n; i++) {
-        const v = x[i]!;
-        s[0] = v;
-        r[i] = s[+(v > 0) | (+(v < 0) << 1)]!;
-      }
-      return;
-    case Prim.Floor: for (let i = 0; i < n; i++) r[i] = Math.floor(x[i]!); return;
-    case Prim.Relu:
-      // v > 0 || v is NaN ? v : 0 (NaN propagates, as in scalar-fns.ts)
-      s[0] = 0;
-      for (let i = 0; i < n; i++) {
-        const v = x[i]!;
-        s[1] = v;
-        r[i] = s[+(v > 0) | +(v !== v)]!;
-      }
-      return;
-    case Prim.Sigmoid: for (let i = 0; i < n; i++) r[i] = 1 / (1 + Math.exp(-x[i]!)); return;
-    case Prim.Tanh: for (let i = 0; i < n; i++) r[i] = Math.tanh(x[i]!); return;
-    case Prim.Reciprocal: for (let i = 0; i < n; i++) r[i] = 1 / x[i]!; return;
-    case Prim.Sin: for (let i = 0; i < n; i++) r[i] = Math.sin(x[i]!); return;
-    case Prim.Cos: for (let i = 0; i < n; i++) r[i] = Math.cos(x[i]!); return;
+// ---------------------------------------------------------------- loops compiled per record
+
+/** r[i] = f(x[i]) for i < n. */
+type UnaryLoop = (x: Arr, r: Arr, n: number) => void;
+/** One row of n outputs: r[ro + i] = f(a[ao + i·as], b[bo + i·bs]). */
+type RowFn = (r: Arr, ro: number, a: Arr, ao: number, as: number, b: Arr, bo: number, bs: number, n: number) => void;
+
+const UNARY_LOOP = `return function unaryLoop(x, r, n) {
+  for (let i = 0; i < n; i++) r[i] = f(x[i]);
+};`;
+
+// Contiguous and scalar-operand rows get their own loops; the rest step the indices.
+const BINARY_ROW = `return function binaryRow(r, ro, a, ao, as, b, bo, bs, n) {
+  if (as === 1 && bs === 1) for (let i = 0; i < n; i++) r[ro + i] = f(a[ao + i], b[bo + i]);
+  else if (as === 1 && bs === 0) { const v = b[bo]; for (let i = 0; i < n; i++) r[ro + i] = f(a[ao + i], v); }
+  else if (as === 0 && bs === 1) { const v = a[ao]; for (let i = 0; i < n; i++) r[ro + i] = f(v, b[bo + i]); }
+  else for (let i = 0, ia = ao, ib = bo; i < n; i++, ia += as, ib += bs) r[ro + i] = f(a[ia], b[ib]);
+};`;
+
+const sharedUnaryLoop = (f: (x: number) => number): UnaryLoop => (x, r, n) => {
+  for (let i = 0; i < n; i++) r[i] = f(x[i]!);
+};
+const sharedBinaryRow = (f: (a: number, b: number) => number): RowFn => (r, ro, a, ao, as, b, bo, bs, n) => {
+  for (let i = 0, ia = ao, ib = bo; i < n; i++, ia += as, ib += bs) r[ro + i] = f(a[ia]!, b[ib]!);
+};
+
+/** `source` compiled with f bound, as its own function (see the header); the shared fallback where eval is refused. */
+function compileLoop<F, L>(prim: Prim, source: string, f: F, fallback: (f: F) => L): L {
+  try {
+    return new Function('f', `// alphadrop fast CPU loop: ${prim}\n${source}`)(f) as L;
+  } catch (e) {
+    if (e instanceof EvalError) return fallback(f);
+    throw e;
   }
 }
+
+const UNARY_LOOPS: { [P in UnaryPrim]: UnaryLoop } = tableOf(UNARY_PRIMS, (p) => compileLoop(p, UNARY_LOOP, UNARY[p].f, sharedUnaryLoop));
+const BINARY_ROWS: { [P in BinaryPrim]: RowFn } = tableOf(BINARY_PRIMS, (p) => compileLoop(p, BINARY_ROW, BINARY[p].f, sharedBinaryRow));
 
 export const unary =
   (prim: UnaryPrim): CpuKernel<UnaryPrim> =>
   ([x], _p, out) => {
     const n = x!.storage.length;
     const r = allocHost(out.dtype, n);
-    unaryLoop(prim, x!.storage, r, n);
+    UNARY_LOOPS[prim](x!.storage, r, n);
     return r;
   };
-
-// ---------------------------------------------------------------- binary rows
-// One row of n outputs: r[ro + i] = f(a[ao + i·as], b[bo + i·bs]). Contiguous and
-// scalar-operand rows get their own loops; the rest step the indices.
-
-type RowFn = (r: Arr, ro: number, a: Arr, ao: number, as: number, b: Arr, bo: number, bs: number, n: number) => void;
-
-const addRow: RowFn = (r, ro, a, ao, as, b, bo, bs, n) => {
-  if (as === 1 && bs === 1) for (let i = 0; i < n; i++) r[ro + i] = a[ao + i]! + b[bo + i]!;
-  else if (as === 1 && bs === 0) { const v = b[bo]!; for (let i = 0; i < n; i++) r[ro + i] = a[ao + i]! + v; }
-  else if (as === 0 && bs === 1) { const v = a[ao]!; for (let i = 0; i < n; i++) r[ro + i] = v + b[bo + i]!; }
-  else for (let i = 0, ia = ao, ib = bo; i < n; i++, ia += as, ib += bs) r[ro + i] = a[ia]! + b[ib]!;
-};
-const subRow: RowFn = (r, ro, a, ao, as, b, bo, bs, n) => {
-  if (as === 1 && bs === 1) for (let i = 0; i < n; i++) r[ro + i] = a[ao + i]! - b[bo + i]!;
-  else if (as === 1 && bs === 0) { const v = b[bo]!; for (let i = 0; i < n; i++) r[ro + i] = a[ao + i]! - v; }
-  else if (as === 0 && bs === 1) { const v = a[ao]!; for (let i = 0; i < n; i++) r[ro + i] = v - b[bo + i]!; }
-  else for (let i = 0, ia = ao, ib = bo; i < n; i++, ia += as, ib += bs) r[ro + i] = a[ia]! - b[ib]!;
-};
-const mulRow: RowFn = (r, ro, a, ao, as, b, bo, bs, n) => {
-  if (as === 1 && bs === 1) for (let i = 0; i < n; i++) r[ro + i] = a[ao + i]! * b[bo + i]!;
-  else if (as === 1 && bs === 0) { const v = b[bo]!; for (let i = 0; i < n; i++) r[ro + i] = a[ao + i]! * v; }
-  else if (as === 0 && bs === 1) { const v = a[ao]!; for (let i = 0; i < n; i++) r[ro + i] = v * b[bo + i]!; }
-  else for (let i = 0, ia = ao, ib = bo; i < n; i++, ia += as, ib += bs) r[ro + i] = a[ia]! * b[ib]!;
-};
-const divRow: RowFn = (r, ro, a, ao, as, b, bo, bs, n) => {
-  if (as === 1 && bs === 1) for (let i = 0; i < n; i++) r[ro + i] = a[ao + i]! / b[bo + i]!;
-  else if (as === 1 && bs === 0) { const v = b[bo]!; for (let i = 0; i < n; i++) r[ro + i] = a[ao + i]! / v; }
-  else if (as === 0 && bs === 1) { const v = a[ao]!; for (let i = 0; i < n; i++) r[ro + i] = v / b[bo + i]!; }
-  else for (let i = 0, ia = ao, ib = bo; i < n; i++, ia += as, ib += bs) r[ro + i] = a[ia]! / b[ib]!;
-};
-const powRow: RowFn = (r, ro, a, ao, as, b, bo, bs, n) => {
-  if (as === 1 && bs === 0) {
-    const v = b[bo]!;
-    if (v === 2) for (let i = 0; i < n; i++) { const x = a[ao + i]!; r[ro + i] = x * x; } // exact: pow(x, 2) = x·x
-    else for (let i = 0; i < n; i++) r[ro + i] = Math.pow(a[ao + i]!, v);
-  } else for (let i = 0, ia = ao, ib = bo; i < n; i++, ia += as, ib += bs) r[ro + i] = Math.pow(a[ia]!, b[ib]!);
-};
-// maximum: x >= y || x is NaN ? x : y (minimum with <=), chosen branch-free.
-const maxRow: RowFn = (r, ro, a, ao, as, b, bo, bs, n) => {
-  const s = sel;
-  if (as === 1 && bs === 0) {
-    s[0] = b[bo]!;
-    const v = s[0];
-    for (let i = 0; i < n; i++) { const x = a[ao + i]!; s[1] = x; r[ro + i] = s[+(x >= v) | +(x !== x)]!; }
-  } else
-    for (let i = 0, ia = ao, ib = bo; i < n; i++, ia += as, ib += bs) {
-      const x = a[ia]!, y = b[ib]!;
-      s[0] = y;
-      s[1] = x;
-      r[ro + i] = s[+(x >= y) | +(x !== x)]!;
-    }
-};
-const minRow: RowFn = (r, ro, a, ao, as, b, bo, bs, n) => {
-  const s = sel;
-  if (as === 1 && bs === 0) {
-    s[0] = b[bo]!;
-    const v = s[0];
-    for (let i = 0; i < n; i++) { const x = a[ao + i]!; s[1] = x; r[ro + i] = s[+(x <= v) | +(x !== x)]!; }
-  } else
-    for (let i = 0, ia = ao, ib = bo; i < n; i++, ia += as, ib += bs) {
-      const x = a[ia]!, y = b[ib]!;
-      s[0] = y;
-      s[1] = x;
-      r[ro + i] = s[+(x <= y) | +(x !== x)]!;
-    }
-};
-
-const BINARY_ROWS: { [P in BinaryPrim]: RowFn } = {
-  [Prim.Add]: addRow,
-  [Prim.Sub]: subRow,
-  [Prim.Mul]: mulRow,
-  [Prim.Div]: divRow,
-  [Prim.Pow]: powRow,
-  [Prim.Maximum]: maxRow,
-  [Prim.Minimum]: minRow,
-};
 
 // Comparisons: the tensor-against-scalar row (Bernoulli thresholds, ReLU masks) gets its own loop.
 const COMPARE_ROWS: { [O in CompareOp]: RowFn } = {
@@ -220,6 +153,10 @@ export const binary =
     if (r.length > 0) broadcastRows(BINARY_ROWS[prim], r, a!, b!, outSpec.shape);
     return r;
   };
+
+/** The fast kernels of every unary and binary record. */
+export const unaryKernels: { [P in UnaryPrim]: CpuKernel<P> } = tableOf(UNARY_PRIMS, unary);
+export const binaryKernels: { [P in BinaryPrim]: CpuKernel<P> } = tableOf(BINARY_PRIMS, binary);
 
 export const compare: CpuKernel<Prim.Compare> = ([a, b], { op }, outSpec) => {
   const r = allocHost('bool', sizeOfShape(outSpec.shape));

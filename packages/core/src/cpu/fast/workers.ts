@@ -1,7 +1,7 @@
 // Worker threads for the CPU GEMM (Node only, opt-in: configureFastCpuThreads or the
 // ALPHADROP_CPU_WORKERS variable). Large products are cut into chunks of tiles;
 // the calling thread and the workers claim chunks from one atomic ticket in a
-// SharedArrayBuffer and run the same micro-kernel (gemm.ts `gemmTiles`, shipped to the
+// SharedArrayBuffer and run the same micro-kernel (gemm-tiles.ts `gemmTiles`, shipped to the
 // workers as source text) on the same packed panels, so the result is bit-identical to the
 // single-threaded path. Kernels are synchronous, so the caller blocks in Atomics.wait until
 // every claimed chunk is done.
@@ -13,7 +13,7 @@
 // chunk completes for STALL_MS, the caller recomputes the unfinished chunks, terminates the
 // pool and drops the shared scratch, so a stuck worker can never corrupt a later result.
 
-import { gemmTiles, resetGemmScratch } from './gemm.js';
+import { gemmTiles, resetGemmScratch } from './gemm-tiles.js';
 
 export interface FastCpuThreadOptions {
   /**

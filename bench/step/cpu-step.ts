@@ -2,7 +2,7 @@
 // alphadrop, TensorFlow.js (cpu backend) and jax-js (Wasm backend, jit), side by side in
 // one process on the same deterministic problem. The protocol follows ../shared/peers.
 //
-//   node scripts/run-ts.mjs bench/src/cpu-step.ts [--model small|large] [--libs alphadrop,where,fused,tfjs,jax]
+//   node scripts/run-ts.mjs bench/step/cpu-step.ts [--model small|large] [--libs alphadrop,where,fused,tfjs,jax]
 //        [--warmup 3] [--steps 20] [--reps 5] [--min-ms 2000] [--max-steps 200]
 //        [--workers N] [--no-check] [--check-only] [--full-check] [--force]
 //        [--profile]  (instead of timing: alphadrop's time per primitive over --steps 10 steps)
@@ -30,7 +30,7 @@ import {
   timeStepsInterleaved,
   type Flags,
   type StepTiming,
-} from './harness.js';
+} from '../harness/cli.js';
 import {
   KEEP,
   MODELS,
@@ -41,8 +41,8 @@ import {
   type StepLibrary,
 } from './mlp-problem.js';
 import { alphadropLibrary, cpuThreadStats, dropoutMask, startCpuThreads } from './step-alphadrop.js';
-import { jaxWasmLibrary } from './step-jax.js';
-import { tfjsCpuLibrary } from './step-tfjs.js';
+import { jaxWasmLibrary } from '../peers/step-jax.js';
+import { tfjsCpuLibrary } from '../peers/step-tfjs.js';
 
 /**
  * --libs keys: alphadrop (composed ops, dropout by mul: the ratio base), where (composed ops,
@@ -273,7 +273,7 @@ async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
   if (flags.help || flags.h) {
     console.log(
-      'usage: node scripts/run-ts.mjs bench/src/cpu-step.ts [--model small|large] [--libs alphadrop,where,fused,tfjs,jax]\n' +
+      'usage: node scripts/run-ts.mjs bench/step/cpu-step.ts [--model small|large] [--libs alphadrop,where,fused,tfjs,jax]\n' +
         '  [--warmup 3] [--steps 20] [--reps 5] [--min-ms 2000] [--max-steps 200]\n' +
         '  [--workers N (alphadrop CPU worker threads)] [--no-check] [--check-only] [--full-check] [--force]\n' +
         '  [--profile (instead of timing: alphadrop time per primitive over --steps 10 steps)]',

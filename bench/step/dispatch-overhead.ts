@@ -15,9 +15,10 @@
 // Writes $OUT/dispatch-overhead.json when OUT is set.
 
 import { add, setBackend, tensor, type Tensor } from '@alphadrop/core';
-import { WebGpuBackend } from '@alphadrop/kernels';
-import { numberFlag, parseFlags } from '../harness.js';
-import { acquireNodeGpu, computePipeline, describe, median, printAdapter, readF32, shutdown, Usage, writeOut, type NodeGpu } from './device.js';
+import { createWebGpuBackend } from '@alphadrop/kernels';
+import { median, numberFlag, parseFlags } from '../harness/cli.js';
+import { compilePipeline, readBuffer, Usage } from '../harness/ladder.js';
+import { benchDevice, describeAdapter, finish, printAdapter, writeOut } from '../harness/node.js';
 
 const flags = parseFlags(process.argv.slice(2));
 const N = numberFlag(flags, 'n', 1000);
@@ -61,15 +62,9 @@ async function measure(name: string, once: () => Promise<{ encodeMs: number; wai
 }
 
 async function main(): Promise<void> {
-  let gpu: NodeGpu | null = null;
-  try {
-    gpu = await acquireNodeGpu();
-  } catch (e) {
-    console.error(String(e));
-    shutdown(null, 1);
-  }
+  const gpu = await benchDevice();
   const { device } = gpu;
-  const desc = describe(gpu);
+  const desc = describeAdapter(gpu);
   printAdapter(desc);
   console.log(`\n${N} one-element adds in one compute pass, one submit; median of ${REPS} repetitions\n`);
 
@@ -82,7 +77,7 @@ async function main(): Promise<void> {
   const a = mkBuf(1);
   const b = mkBuf(2);
   const c = mkBuf(0);
-  const pipeline = await computePipeline(device, ADD_WGSL, 'add1');
+  const pipeline = await compilePipeline(device, ADD_WGSL, 'add1', (p) => gpu.wait(p));
   const layout = pipeline.getBindGroupLayout(0);
   const group = (x: GPUBuffer, y: GPUBuffer, z: GPUBuffer) =>
     device.createBindGroup({ layout, entries: [x, y, z].map((buffer, binding) => ({ binding, resource: { buffer } })) });
@@ -94,7 +89,7 @@ async function main(): Promise<void> {
   const submitWait = async (cb: GPUCommandBuffer, t0: number) => {
     const t1 = performance.now();
     device.queue.submit([cb]);
-    await device.queue.onSubmittedWorkDone();
+    await gpu.wait(device.queue.onSubmittedWorkDone());
     return { encodeMs: t1 - t0, waitMs: performance.now() - t1 };
   };
 
@@ -143,7 +138,7 @@ async function main(): Promise<void> {
   }));
 
   // The engine: ops recorded into the backend's open encoder, one flush at synchronize().
-  const backend = new WebGpuBackend(device, { adapterInfo: gpu.info, keepAlive: [gpu.instance, gpu.adapter] });
+  const backend = createWebGpuBackend(device, { adapterInfo: gpu.adapterInfo, guardWait: (p) => gpu.wait(p) });
   setBackend(backend);
   const x = tensor([1], [1]);
   const y = tensor([2], [1]);
@@ -190,7 +185,7 @@ async function main(): Promise<void> {
         pass.end();
       }
       device.queue.submit([enc.finish()]);
-      await device.queue.onSubmittedWorkDone();
+      await gpu.wait(device.queue.onSubmittedWorkDone());
       if (i >= 5) ts.push(performance.now() - t0);
     }
     return { medianUs: us(median(ts)), minUs: us(Math.min(...ts)) };
@@ -215,7 +210,7 @@ async function main(): Promise<void> {
   console.log(`\nruntime overhead: engine ${engine.wallUs.toFixed(2)} µs/op vs raw Dawn ${rawSame.wallUs.toFixed(2)} µs/dispatch ` +
     `(×${(engine.wallUs / rawSame.wallUs).toFixed(2)}); engine encode ${engine.encodeUs.toFixed(2)} vs Dawn encode ${rawSame.encodeUs.toFixed(2)} µs`);
   // Sanity: the raw adds really ran.
-  const check = await readF32(device, c, 4);
+  const check = new Float32Array(await readBuffer(device, c, 4, (p) => gpu.wait(p)));
   if (check[0] !== 3) throw new Error(`raw add wrote ${check[0]}, expected 3`);
 
   const path = writeOut('dispatch-overhead.json', JSON.stringify({ date: new Date().toISOString(), adapter: desc, n: N, reps: REPS, rows, roundTrip: { empty: rtEmpty, oneDispatch: rtOne, engineReadUs: readUs } }, null, 1));
@@ -224,7 +219,7 @@ async function main(): Promise<void> {
   y.dispose();
   backend.destroy();
   for (const buf of [a, b, c, ...outs]) buf.destroy();
-  shutdown(gpu, 0);
+  await finish(gpu, 0);
 }
 
 await main();

@@ -39,7 +39,7 @@ function setup(model: keyof typeof SIZES) {
 
 async function firstLoss(model: keyof typeof SIZES): Promise<number> {
   const s = setup(model);
-  const l = trainStep(s.net, s.optimizer, loss, s.x, s.y, 7, true)!;
+  const l = trainStep(s.net, s.optimizer, loss, s.x, s.y, 7, { keepLoss: true }).loss!;
   const v = (await l.data())[0]!;
   l.dispose();
   s.net.dispose();
@@ -69,7 +69,7 @@ async function bench(model: keyof typeof SIZES, gpu: WebGpuBackend, steps: numbe
   const reads: Promise<unknown>[] = [];
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) {
-    const l = trainStep(s.net, s.optimizer, loss, s.x, s.y, 7, i % 10 === 9);
+    const l = trainStep(s.net, s.optimizer, loss, s.x, s.y, 7, { keepLoss: i % 10 === 9 }).loss;
     if (l) reads.push(l.data().then(() => l.dispose()));
   }
   const encodeMs = (performance.now() - t0) / steps;

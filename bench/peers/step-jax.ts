@@ -7,8 +7,8 @@
 // Worker, so this runs on one thread.
 
 import { init, defaultDevice, jit, nn, numpy as np, random, tree, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
-import { packageVersion } from './harness.js';
-import { ALPHA, KEEP, LEARNING_RATE, WEIGHT_DECAY, type MlpProblem, type StepLibrary, type StepRunner } from './mlp-problem.js';
+import { packageVersion } from '../harness/cli.js';
+import { ALPHA, KEEP, LEARNING_RATE, WEIGHT_DECAY, type MlpProblem, type StepLibrary, type StepRunner } from '../step/mlp-problem.js';
 
 // A type alias, not an interface: jax-js's JsTree wants an index-signature-compatible object.
 type Params = {

@@ -4,7 +4,7 @@
 // result is validated against a float64 dot product on a sample of entries before it is
 // timed.
 //
-//   node scripts/run-ts.mjs bench/src/cpu-matmul.ts [--libs alphadrop,tfjs,jax]
+//   node scripts/run-ts.mjs bench/peers/cpu-matmul.ts [--libs alphadrop,tfjs,jax]
 //        [--shapes square,mlp] [--warmup 2] [--reps 5] [--min-ms 250] [--workers N]
 //
 // Shapes are (M, K, N): C [M, N] = op(A)·op(B), op(A) [M, K], op(B) [K, N]. "TN" stores
@@ -12,9 +12,9 @@
 
 import { matmul, tensor, type Tensor } from '@alphadrop/core';
 import { jit, numpy as np, type Array as JaxArray } from '@jax-js/jax';
-import { fmt, formatTable, listFlag, loadNote, machineName, median, numberFlag, parseFlags, ratio } from './harness.js';
-import { seededUniform } from './mlp-problem.js';
-import { startCpuThreads } from './step-alphadrop.js';
+import { fmt, formatTable, listFlag, loadNote, machineName, median, numberFlag, parseFlags, ratio } from '../harness/cli.js';
+import { seededUniform } from '../step/mlp-problem.js';
+import { startCpuThreads } from '../step/step-alphadrop.js';
 import { initJax } from './step-jax.js';
 import { loadTfjsCpu, type Tfjs } from './tfjs-loader.js';
 
@@ -236,7 +236,7 @@ async function timeShape(libs: readonly MatmulLibrary[], c: MatmulCase, ops: Ope
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
   if (flags.help || flags.h) {
-    console.log('usage: node scripts/run-ts.mjs bench/src/cpu-matmul.ts [--libs alphadrop,tfjs,jax] [--shapes square,mlp] [--warmup 2] [--reps 5] [--min-ms 250] [--workers N]');
+    console.log('usage: node scripts/run-ts.mjs bench/peers/cpu-matmul.ts [--libs alphadrop,tfjs,jax] [--shapes square,mlp] [--warmup 2] [--reps 5] [--min-ms 250] [--workers N]');
     return 0;
   }
   const o = { warmup: numberFlag(flags, 'warmup', 2), reps: numberFlag(flags, 'reps', 5), minMs: numberFlag(flags, 'min-ms', 250) };

@@ -1,11 +1,11 @@
-// Entry: the WebGPU matmul ladder (llm.c's dev/cuda protocol). For every version of
-// packages/kernels/src/kernels/matmul-ladder.ts and every config of its block-size sweep, on
-// each shape: compile, VALIDATE against a float64 reference (every entry for small problems;
-// the last row, the last column and random entries for big ones), and only then time it:
-// R dispatches encoded in one compute pass, one submit, await onSubmittedWorkDone, with R
-// doubled until the submit-to-done time is ≥ --min-ms. Prints GFLOP/s per (version, config)
-// and shape, the best config per shape and its ratio to the kernel matmul.ts shipped first
-// (v3 64×64/4×4/k16), and writes everything to $OUT/matmul-ladder.json when OUT is set.
+// Entry: the WebGPU matmul ladder (llm.c's dev/cuda protocol). For every version in
+// rungs.ts and every config of its block-size sweep, on each shape: compile, VALIDATE against
+// a float64 reference (every entry for small problems; the last row, the last column and
+// random entries for big ones), and only then time it (bench/harness/ladder.ts). Prints
+// GFLOP/s per (version, config) and shape, the best config per shape and its ratio to the
+// shipped small-product kernel (v3 64×64/4×4/k16), and writes $OUT/matmul-ladder.json when
+// OUT is set. Before the sweep, every promotable config runs fused (dropout on A, bias,
+// ReLU) against the same reference.
 //
 // Shapes are (M, K, N): C[M, N] = op(A)·op(B), A stored [M, K] (or [K, M] with transA),
 // B stored [K, N] (or [N, K] with transB).
@@ -16,10 +16,11 @@
 //   --budget-s 240 (time spent before remaining cases are skipped)  --tol 1e-5  --no-fusion
 
 import { applyDropout, keepThreshold, keyFor, splitU64, type DropoutParams } from '@alphadrop/core';
-import type { MatmulFusion, MatmulGeometry } from '../../../packages/kernels/src/kernels/matmul.js';
-import { LADDER, type LadderConfig, type LadderProgram, type LadderRung } from '../../../packages/kernels/src/kernels/matmul-ladder.js';
-import { numberFlag, parseFlags } from '../harness.js';
-import { acquireNodeGpu, computePipeline, describe, printAdapter, readF32, shutdown, Usage, writeOut, type NodeGpu } from './device.js';
+import type { GpuPlan } from '@alphadrop/kernels';
+import { numberFlag, parseFlags } from '../harness/cli.js';
+import { unfit, validateAndTime, type Expected, type LadderData } from '../harness/ladder.js';
+import { benchDevice, describeAdapter, finish, fmtG, lpad, pad, printAdapter, randomF32, writeOut } from '../harness/node.js';
+import { LADDER, type LadderConfig, type LadderProgram, type LadderRung, type MatmulFusion, type MatmulGeometry } from './rungs.js';
 
 const flags = parseFlags(process.argv.slice(2));
 const quick = flags.quick === true;
@@ -82,8 +83,6 @@ function geometry(c: Case): MatmulGeometry {
   return { M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, batchShape, aBatch: c.aBatched ? batchShape : [], bBatch: [] };
 }
 
-// ---------------------------------------------------------------- host data and the float64 reference
-
 function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -93,13 +92,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function randomF32(n: number, seed: number): Float32Array {
-  const r = prng(seed);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = r() * 2 - 1;
-  return v;
 }
 
 interface Operands {
@@ -134,14 +126,8 @@ function checkIndices(c: Case): Uint32Array {
   return Uint32Array.from([...idx].sort((x, y) => x - y));
 }
 
-interface Reference {
-  idx: Uint32Array;
-  /** Expected values and Σ|a·b| (the scale of the rounding error) per checked entry. */
-  want: Float64Array;
-  scale: Float64Array;
-}
 
-function reference(c: Case, ops: Operands, fusion: MatmulFusion, drop: DropoutParams | null): Reference {
+function reference(c: Case, ops: Operands, fusion: MatmulFusion, drop: DropoutParams | null): Expected {
   const idx = checkIndices(c);
   const want = new Float64Array(idx.length);
   const scale = new Float64Array(idx.length);
@@ -176,122 +162,29 @@ function reference(c: Case, ops: Operands, fusion: MatmulFusion, drop: DropoutPa
   return { idx, want, scale };
 }
 
-/** Largest |got − want| / (Σ|a·b| + tiny) over the checked entries, and the first failure. */
-function compare(got: Float32Array, ref: Reference): { maxErr: number; bad: string | null } {
-  let maxErr = 0;
-  let bad: string | null = null;
-  for (let t = 0; t < ref.idx.length; t++) {
-    const i = ref.idx[t]!;
-    const g = got[i]!;
-    const err = Math.abs(g - ref.want[t]!) / (ref.scale[t]! + 1e-30);
-    if (!(err <= tol)) {
-      if (bad === null) bad = `entry ${i}: got ${g}, want ${ref.want[t]} (scale ${ref.scale[t]!.toExponential(2)})`;
-      if (!Number.isFinite(err)) {
-        maxErr = Infinity;
-        continue;
-      }
-    }
-    maxErr = Math.max(maxErr, err);
-  }
-  return { maxErr, bad };
-}
-
-// ---------------------------------------------------------------- device side
-
-interface DeviceCase {
-  a: GPUBuffer;
-  b: GPUBuffer;
-  bias: GPUBuffer;
-  c: GPUBuffer;
-  drop: GPUBuffer;
-  cBytes: number;
-}
-
-const pad16 = (bytes: number) => Math.max(16, Math.ceil(bytes / 16) * 16);
-
-function upload(device: GPUDevice, data: Float32Array | Uint32Array, usage: number): GPUBuffer {
-  const buf = device.createBuffer({ size: pad16(data.byteLength), usage: usage | Usage.COPY_DST });
-  device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
-  return buf;
-}
-
 // dropout layer 2 at a step past 2^32, so the mask's high step word (c3) is exercised
 const DROP: DropoutParams = { keepProb: 0.7, key: keyFor(12345, 'trainDropout'), counter: [2, ...splitU64('matmul-ladder', 'step', 2 ** 32 + 5)] };
 
 function dropUniform(d: DropoutParams): Uint32Array {
-  // the kernels' Drop layout: [k0, k1, c1, c2, c3, threshold, scale (f32 bits), pad]
+  // the generator's Drop layout: [k0, k1, c1, c2, c3, threshold, scale (f32 bits), pad]
   const scale = new Uint32Array(new Float32Array([1 / d.keepProb]).buffer)[0]!;
   return Uint32Array.from([d.key[0], d.key[1], d.counter[0], d.counter[1], d.counter[2], keepThreshold(d.keepProb), scale, 0]);
 }
 
-function deviceCase(device: GPUDevice, ops: Operands, c: Case): DeviceCase {
-  const S = Usage.STORAGE | Usage.COPY_SRC;
-  const cBytes = c.M * c.N * c.batch * 4;
+/** A rung's program as a one-program plan, bound in the fused linear's order. */
+function planOf(p: LadderProgram, name: string, fusion: MatmulFusion): GpuPlan {
   return {
-    a: upload(device, ops.a, S),
-    b: upload(device, ops.b, S),
-    bias: upload(device, ops.bias, S),
-    c: device.createBuffer({ size: pad16(cBytes), usage: S | Usage.COPY_DST }),
-    drop: upload(device, dropUniform(DROP), Usage.UNIFORM),
-    cBytes,
+    programs: [
+      { name, code: p.code, workgroups: p.workgroups, bindings: ['in0', 'in1', ...(fusion.bias ? (['in2'] as const) : []), 'out', ...(fusion.dropout ? (['uniform'] as const) : [])] },
+    ],
   };
 }
 
-function bindGroup(device: GPUDevice, pipeline: GPUComputePipeline, d: DeviceCase, fusion: MatmulFusion): GPUBindGroup {
-  const buffers = [d.a, d.b, ...(fusion.bias ? [d.bias] : []), d.c, ...(fusion.dropout ? [d.drop] : [])];
-  return device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+function dataOf(c: Case, ops: Operands, fusion: MatmulFusion): LadderData {
+  return { inputs: [ops.a, ops.b, ...(fusion.bias ? [ops.bias] : [])], outWords: c.M * c.N * c.batch, ...(fusion.dropout ? { uniforms: [dropUniform(DROP)] } : {}) };
 }
 
-async function runOnce(device: GPUDevice, pipeline: GPUComputePipeline, bg: GPUBindGroup, prog: LadderProgram, d: DeviceCase): Promise<Float32Array> {
-  const enc = device.createCommandEncoder();
-  enc.clearBuffer(d.c);
-  const pass = enc.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bg);
-  pass.dispatchWorkgroups(...prog.workgroups);
-  pass.end();
-  device.queue.submit([enc.finish()]);
-  return readF32(device, d.c, d.cBytes);
-}
-
-interface Timing {
-  reps: number;
-  /** Submit → onSubmittedWorkDone for `reps` dispatches. */
-  ms: number;
-  msPerCall: number;
-  /** CPU time to encode the `reps` dispatches (not in `ms`). */
-  encodeMs: number;
-}
-
-const pow2ceil = (x: number) => 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(1, x))));
-
-async function time(device: GPUDevice, pipeline: GPUComputePipeline, bg: GPUBindGroup, prog: LadderProgram): Promise<Timing> {
-  const run = async (reps: number) => {
-    const t0 = performance.now();
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bg);
-    for (let r = 0; r < reps; r++) pass.dispatchWorkgroups(...prog.workgroups);
-    pass.end();
-    const cb = enc.finish();
-    const t1 = performance.now();
-    device.queue.submit([cb]);
-    await device.queue.onSubmittedWorkDone();
-    return { reps, ms: performance.now() - t1, encodeMs: t1 - t0 };
-  };
-  const warm = await run(1);
-  // The single call includes one wait's overhead, so this first guess of R is low; then double.
-  let reps = Math.min(maxReps, pow2ceil((minMs * 0.5) / Math.max(warm.ms, 1e-3)));
-  let res = await run(reps);
-  while (res.ms < minMs && reps < maxReps) {
-    reps = Math.min(maxReps, reps * Math.max(2, pow2ceil((minMs * 1.1) / Math.max(res.ms, 1e-3))));
-    res = await run(reps);
-  }
-  return { ...res, msPerCall: res.ms / res.reps };
-}
-
-// ---------------------------------------------------------------- the run
+const asF32 = (raw: ArrayBuffer) => new Float32Array(raw);
 
 interface Result {
   version: string;
@@ -304,9 +197,9 @@ interface Result {
   transA: boolean;
   transB: boolean;
   batch: number;
-  workgroups: [number, number, number];
+  workgroups: readonly [number, number, number];
   threads: number;
-  status: 'ok' | 'invalid' | 'compile-error' | 'skipped';
+  status: 'ok' | 'invalid' | 'compile-error' | 'skipped' | 'unfit';
   note?: string;
   maxErr?: number;
   compileMs?: number;
@@ -315,28 +208,14 @@ interface Result {
   gflops?: number;
 }
 
-const fmtG = (g: number) => (g >= 1000 ? g.toFixed(0) : g >= 10 ? g.toFixed(1) : g.toFixed(2));
-
-function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-function lpad(s: string, n: number): string {
-  return s.length >= n ? s : ' '.repeat(n - s.length) + s;
-}
-
 async function main(): Promise<void> {
   const t0 = performance.now();
-  let gpu: NodeGpu | null = null;
-  try {
-    gpu = await acquireNodeGpu();
-  } catch (e) {
-    console.error(String(e));
-    shutdown(null, 1);
-  }
-  const { device } = gpu;
-  const desc = describe(gpu);
+  const nd = await benchDevice();
+  const { device } = nd;
+  const wait = <T>(p: Promise<T>) => nd.wait(p);
+  const desc = describeAdapter(nd);
   printAdapter(desc);
-  const hasSubgroups = gpu.features.includes('subgroups');
+  const hasSubgroups = nd.features.includes('subgroups');
   // v5 is specialised for one subgroup size: only where the adapter reports a single one.
   const sg = hasSubgroups && desc.subgroupMinSize === desc.subgroupMaxSize ? desc.subgroupMinSize : 0;
   console.log(`mode: ${quick ? 'quick (validation sizes)' : 'full'}; min ${minMs} ms per timing, R ≤ ${maxReps}; naive up to ${naiveMax}; budget ${budgetMs / 1000} s; tol ${tol}`);
@@ -348,17 +227,17 @@ async function main(): Promise<void> {
   const fusionResults: { version: string; config: string; shape: string; ok: boolean; maxErr: number; note?: string }[] = [];
   let failures = 0;
   const out = () => ({ date: new Date().toISOString(), adapter: desc, quick, minMs, maxReps, tol, results, fusion: fusionResults, best: bestPerShape(results) });
-
-  const limits = device.limits;
-  const fits = (p: LadderProgram) =>
-    p.threads > limits.maxComputeInvocationsPerWorkgroup ? `needs ${p.threads} invocations per workgroup`
-      : p.workgroupBytes > limits.maxComputeWorkgroupStorageSize ? `needs ${p.workgroupBytes} B of workgroup memory`
-        : p.workgroups.some((w) => w > limits.maxComputeWorkgroupsPerDimension) ? 'too many workgroups'
-          : null;
-
+  const opts = { wait, minMs, maxReps, tol };
   const configsOf = (r: LadderRung): LadderConfig[] => (r.needs === 'subgroups' && !sg ? [] : r.configs(sg));
+  const build = (rung: LadderRung, g: MatmulGeometry, cfg: LadderConfig, fusion?: MatmulFusion): LadderProgram | null => {
+    try {
+      return rung.build(g, cfg, fusion);
+    } catch {
+      return null; // a config that does not split over this shape
+    }
+  };
 
-  // ---- fusion check: every rung with dropout on A, bias and ReLU, against the float64 reference.
+  // ---- fusion check: every promotable config with dropout on A, bias and ReLU, validated only.
   if (withFusion) {
     const fusion: MatmulFusion = { bias: true, relu: true, dropout: true };
     const fcases = [mk('odd', 130, 77, 65), mk('odd', 33, 20, 17, true, false), mk('odd', 9, 5, 4, false, true, 3, true), ...(quick ? [] : [mk('odd', 256, 64, 128)])];
@@ -368,107 +247,63 @@ async function main(): Promise<void> {
     console.log(`\nfused epilogue check (dropout on A, bias, ReLU) for ${fr.map((r) => r.version).join(', ')}:`);
     for (const c of fcases) {
       const ops: Operands = { a: randomF32(c.M * c.K * c.batch, 1), b: randomF32(c.K * c.N, 2), bias: randomF32(c.N, 3) };
-      const d = deviceCase(device, ops, c);
       const ref = reference(c, ops, fusion, DROP);
       for (const rung of fr)
         for (const cfg of promotable(rung) ? configsOf(rung) : configsOf(rung).slice(0, 1)) {
           const name = rung.label(cfg);
-          let prog: LadderProgram;
-          try {
-            prog = rung.build(geometry(c), cfg, fusion);
-          } catch (e) {
-            continue; // a config that does not apply to this device (reported in the main sweep)
-          }
-          if (fits(prog)) continue;
-          try {
-            const pipeline = await computePipeline(device, prog.code, `${rung.version}/${name}/fused`);
-            const got = await runOnce(device, pipeline, bindGroup(device, pipeline, d, fusion), prog, d);
-            const { maxErr, bad } = compare(got, ref);
-            fusionResults.push({ version: rung.version, config: name, shape: c.label, ok: bad === null, maxErr, ...(bad ? { note: bad } : {}) });
-            if (bad) {
-              failures++;
-              console.log(`  FAIL ${rung.version} ${name} ${c.label}: ${bad}`);
-            }
-          } catch (e) {
+          const prog = build(rung, geometry(c), cfg, fusion);
+          if (!prog || unfit(device, prog.threads, prog.workgroupBytes, prog.workgroups)) continue;
+          const r = await validateAndTime(device, planOf(prog, `${rung.version}/${name}/fused`, fusion), dataOf(c, ops, fusion), ref, asF32, { ...opts, minMs: 0, maxReps: 1 });
+          const ok = r.status === 'ok';
+          fusionResults.push({ version: rung.version, config: name, shape: c.label, ok, maxErr: r.maxErr ?? NaN, ...(r.note ? { note: r.note } : {}) });
+          if (!ok) {
             failures++;
-            fusionResults.push({ version: rung.version, config: name, shape: c.label, ok: false, maxErr: NaN, note: String(e).slice(0, 400) });
-            console.log(`  FAIL ${rung.version} ${name} ${c.label}: ${String(e).slice(0, 2000)}`);
+            console.log(`  FAIL ${rung.version} ${name} ${c.label}: ${r.status} ${r.note ?? ''}`);
           }
         }
-      for (const b of [d.a, d.b, d.bias, d.c, d.drop]) b.destroy();
     }
     const ok = fusionResults.filter((r) => r.ok).length;
     console.log(`  ${ok}/${fusionResults.length} fused cases match (max err ${Math.max(0, ...fusionResults.filter((r) => r.ok).map((r) => r.maxErr)).toExponential(2)})`);
   }
 
   // ---- the sweep
+  const plain: MatmulFusion = { bias: false, relu: false, dropout: false };
   console.log('\nversion config                 shape                          valid      max err    GFLOP/s   ms/call     R  compile ms');
+  const line = (r: Result) =>
+    console.log(
+      `${pad(r.version, 7)} ${pad(r.config, 24)} ${pad(r.shape, 30)} ${pad(r.status, 8)} ${lpad(r.maxErr !== undefined ? r.maxErr.toExponential(2) : '', 10)} ${lpad(r.gflops !== undefined ? fmtG(r.gflops) : '', 10)} ${lpad(r.msPerCall !== undefined ? r.msPerCall.toPrecision(4) : '', 9)} ${lpad(r.reps !== undefined ? String(r.reps) : '', 5)} ${lpad(r.compileMs !== undefined ? r.compileMs.toFixed(0) : '', 8)}${r.note ? `  ${r.note}` : ''}`,
+    );
   for (const c of cases()) {
-    if (performance.now() - t0 > budgetMs) {
-      for (const rung of rungs) for (const cfg of configsOf(rung)) results.push({
-        version: rung.version, config: rung.label(cfg), shape: c.label, kind: c.kind, M: c.M, K: c.K, N: c.N, transA: c.transA, transB: c.transB,
-        batch: c.batch, workgroups: [0, 0, 0], threads: 0, status: 'skipped', note: 'time budget spent',
-      });
-      continue;
-    }
     const g = geometry(c);
     const ops: Operands = { a: randomF32(c.M * c.K * (c.aBatched ? c.batch : 1), 11), b: randomF32(c.K * c.N, 12), bias: randomF32(c.N, 13) };
-    const d = deviceCase(device, ops, c);
-    const ref = reference(c, ops, { bias: false, relu: false, dropout: false }, null);
+    const ref = reference(c, ops, plain, null);
     const flop = 2 * c.M * c.N * c.K * c.batch;
     for (const rung of rungs) {
       for (const cfg of configsOf(rung)) {
         const name = rung.label(cfg);
-        let prog: LadderProgram;
-        try {
-          prog = rung.build(g, cfg);
-        } catch (e) {
-          continue;
-        }
+        const prog = build(rung, g, cfg);
+        if (!prog) continue;
         const base: Result = {
           version: rung.version, config: name, shape: c.label, kind: c.kind, M: c.M, K: c.K, N: c.N, transA: c.transA, transB: c.transB, batch: c.batch,
           workgroups: prog.workgroups, threads: prog.threads, status: 'skipped',
         };
-        const line = (r: Result) =>
-          console.log(
-            `${pad(r.version, 7)} ${pad(r.config, 24)} ${pad(r.shape, 30)} ${pad(r.status, 8)} ${lpad(r.maxErr !== undefined ? r.maxErr.toExponential(2) : '', 10)} ${lpad(r.gflops !== undefined ? fmtG(r.gflops) : '', 10)} ${lpad(r.msPerCall !== undefined ? r.msPerCall.toPrecision(4) : '', 9)} ${lpad(r.reps !== undefined ? String(r.reps) : '', 5)} ${lpad(r.compileMs !== undefined ? r.compileMs.toFixed(0) : '', 8)}${r.note ? `  ${r.note}` : ''}`,
-          );
-        const skip = fits(prog) ?? (rung.version === 'v1' && Math.max(c.M, c.N, c.K) > naiveMax ? `naive above ${naiveMax}` : null) ?? (performance.now() - t0 > budgetMs ? 'time budget spent' : null);
+        const skip =
+          unfit(device, prog.threads, prog.workgroupBytes, prog.workgroups) ??
+          (rung.version === 'v1' && Math.max(c.M, c.N, c.K) > naiveMax ? `naive above ${naiveMax}` : null) ??
+          (performance.now() - t0 > budgetMs ? 'time budget spent' : null);
         if (skip) {
           const r = { ...base, note: skip };
           results.push(r);
           if (skip !== 'time budget spent') line(r);
           continue;
         }
-        const tc = performance.now();
-        let pipeline: GPUComputePipeline;
-        try {
-          pipeline = await computePipeline(device, prog.code, `${rung.version}/${name}`);
-        } catch (e) {
-          failures++;
-          const r: Result = { ...base, status: 'compile-error', note: String(e).slice(0, 2000) };
-          results.push(r);
-          line(r);
-          continue;
-        }
-        const bg = bindGroup(device, pipeline, d, { bias: false, relu: false, dropout: false });
-        const got = await runOnce(device, pipeline, bg, prog, d);
-        const compileMs = performance.now() - tc;
-        const { maxErr, bad } = compare(got, ref);
-        if (bad) {
-          failures++;
-          const r: Result = { ...base, status: 'invalid', maxErr, compileMs, note: bad };
-          results.push(r);
-          line(r);
-          continue;
-        }
-        const t = await time(device, pipeline, bg, prog);
-        const r: Result = { ...base, status: 'ok', maxErr, compileMs, reps: t.reps, msPerCall: t.msPerCall, gflops: flop / (t.msPerCall * 1e6) };
+        const res = await validateAndTime(device, planOf(prog, `${rung.version}/${name}`, plain), dataOf(c, ops, plain), ref, asF32, opts);
+        if (res.status !== 'ok') failures++;
+        const r: Result = { ...base, ...res, ...(res.msPerCall !== undefined ? { gflops: flop / (res.msPerCall * 1e6) } : {}) };
         results.push(r);
         line(r);
       }
     }
-    for (const b of [d.a, d.b, d.bias, d.c, d.drop]) b.destroy();
     writeOut('matmul-ladder.json', JSON.stringify(out(), null, 1));
   }
 
@@ -479,10 +314,10 @@ async function main(): Promise<void> {
   if (path) console.log(`wrote ${path}`);
   const valid = results.filter((r) => r.status === 'ok').length;
   console.log(`\n${valid} cases validated and timed, ${failures} failures; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  shutdown(gpu, failures ? 1 : 0);
+  await finish(nd, failures ? 1 : 0);
 }
 
-/** The kernel matmul.ts shipped first: the baseline of the speedups. */
+/** The shipped small-product kernel: the baseline of the speedups. */
 const BASELINE = { version: 'v3', config: '64x64/4x4/k16' };
 
 function bestPerShape(results: readonly Result[]): Record<string, { version: string; config: string; gflops: number; vsBaseline: number | null; perVersion: Record<string, { config: string; gflops: number }> }> {
@@ -517,7 +352,7 @@ function printTables(results: readonly Result[]): void {
     console.log(pad(row, 31) + cells.map((c) => lpad(c, w)).join(''));
   }
   const best = bestPerShape(results);
-  console.log(`\nbest per shape (speedup vs ${BASELINE.version} ${BASELINE.config}, the kernel shipped first):`);
+  console.log(`\nbest per shape (speedup vs ${BASELINE.version} ${BASELINE.config}, the shipped small-product kernel):`);
   for (const [s, b] of Object.entries(best)) {
     const perV = Object.entries(b.perVersion).map(([v, x]) => `${v} ${fmtG(x.gflops)} (${x.config})`).join(', ');
     console.log(`  ${pad(s, 26)} ${pad(`${b.version} ${b.config}`, 30)} ${lpad(fmtG(b.gflops), 9)} GFLOP/s  ${b.vsBaseline !== null ? `×${b.vsBaseline.toFixed(2)}` : ''}`);

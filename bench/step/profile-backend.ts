@@ -4,7 +4,7 @@
 // execute() is the time of the kernel.
 
 import type { Backend, BackendCounters, DType, HostArray, Operand, OutSpec, Prim, PrimParams } from '@alphadrop/core';
-import { fmt, formatTable } from './harness.js';
+import { fmt, formatTable } from '../harness/cli.js';
 
 interface Entry {
   calls: number;

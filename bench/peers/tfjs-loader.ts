@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { packageJsonPath } from './harness.js';
+import { packageJsonPath } from '../harness/cli.js';
 
 export type Tfjs = typeof import('@tensorflow/tfjs-core');
 

@@ -3,7 +3,7 @@
 // matMul + bias + ReLU, tf.logSoftmax / tf.logSumExp, and SGD through optimizer.minimize.
 
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
-import { ALPHA, KEEP, LEARNING_RATE, WEIGHT_DECAY, type MlpProblem, type StepLibrary, type StepRunner } from './mlp-problem.js';
+import { ALPHA, KEEP, LEARNING_RATE, WEIGHT_DECAY, type MlpProblem, type StepLibrary, type StepRunner } from '../step/mlp-problem.js';
 import { loadTfjsCpu, type Tfjs } from './tfjs-loader.js';
 
 export async function tfjsCpuLibrary(): Promise<StepLibrary> {

@@ -1,0 +1,587 @@
+// The one GEMM generator in WGSL: C = A · B with A [M, K] and B [K, N] given as operand
+// *sources* (strided matrices with optional transposes and broadcast batches for matmul,
+// gathers from NCHW tensors for the implicit-GEMM convolutions), emitted with the shapes
+// specialised into the source so bounds checks are dropped where tiles divide the extents.
+// Parameters: the tiling (a scalar register tile of any TR×TC invocations with RM×RN
+// accumulators each, blocked or strided, or the vec4 8×8 register tile with A staged
+// transposed and an optional double buffer), the batch (z), split-K (the reduction cut into
+// parts written to scratch and summed by a second program in a fixed order: deterministic,
+// no atomics) and the epilogue (bias, ReLU that keeps NaN) with dropout applied to A while
+// it is loaded (the Philox mask of A's stored element, never materialised).
+// matmul.ts, the fused linear (fused.ts) and conv.ts build their programs here; the bench
+// ladder (bench/matmul) times the configs and the chooser in matmul.ts ships the winners.
+//
+// Bindings, in every program: A (0), B (1), [bias (2)], C, [dropout uniform]: the order of
+// the fused linear primitive's operands.
+
+import { sizeOf, stridesOf, type Shape } from '@alphadrop/core';
+import { BUILTINS, flatIndex, grid1d } from '../runtime/wgsl.js';
+import { IEEE_WGSL } from './elementwise.js';
+import { PHILOX_WGSL } from './random.js';
+
+/** C[b] = op(A[b]) · op(B[b]) over broadcast batch dims: the strided operands of matmul. */
+export interface MatmulGeometry {
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  batchShape: Shape;
+  aBatch: Shape;
+  bBatch: Shape;
+}
+
+/** The fused variants: dropout on A while it is loaded, bias and ReLU in the epilogue. */
+export interface GemmFusion {
+  bias: boolean;
+  relu: boolean;
+  dropout: boolean;
+}
+export const NO_FUSION: GemmFusion = { bias: false, relu: false, dropout: false };
+
+/** One generated program with what the device limits are checked against. */
+export interface GemmProgram {
+  code: string;
+  workgroups: [number, number, number];
+  /** Invocations per workgroup (the device limit is maxComputeInvocationsPerWorkgroup). */
+  threads: number;
+  /** Bytes of workgroup memory (the limit is maxComputeWorkgroupStorageSize). */
+  workgroupBytes: number;
+}
+
+export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+export const batchCount = (g: MatmulGeometry): number => Math.max(1, sizeOf(g.batchShape));
+
+/** WGSL expression: matrix offset (in matrices) of an operand's batch for output batch `z`. */
+export function batchOffset(batch: Shape, inBatch: Shape): string {
+  if (sizeOf(inBatch) <= 1) return '0u';
+  const lead = batch.length - inBatch.length;
+  const outStrides = stridesOf(batch);
+  const inStrides = stridesOf(inBatch);
+  const terms: string[] = [];
+  inBatch.forEach((d, i) => {
+    if (d === 1) return;
+    const o = i + lead;
+    terms.push(`((z / ${outStrides[o]}u) % ${batch[o]}u) * ${inStrides[i]}u`);
+  });
+  return terms.length ? terms.join(' + ') : '0u';
+}
+
+// ---------------------------------------------------------------- shared emitters
+
+/** Which operands a version reads and writes as vec4 (decided per shape). */
+export interface VecPaths {
+  a: boolean;
+  b: boolean;
+  c: boolean;
+}
+export const SCALAR: VecPaths = { a: false, b: false, c: false };
+
+/**
+ * vec4 access is legal when the operand's contiguous dimension is a multiple of 4: then
+ * every 4-aligned run along it stays inside one row, and the batch offsets stay aligned.
+ */
+export function vecPaths(g: MatmulGeometry): VecPaths {
+  return { a: (g.transA ? g.M : g.K) % 4 === 0, b: (g.transB ? g.K : g.N) % 4 === 0, c: g.N % 4 === 0 };
+}
+
+/**
+ * Bindings, the dropout helper and the epilogue helpers. `load_a(i)` reads A's element i
+ * (or vec4 i), applying the dropout mask of that element when fused: word i of the Philox
+ * stream, so a vec4 at index v is exactly Philox block v. `epi(v, c)` / `epi4(v, c)` add the
+ * bias of column c and apply ReLU.
+ */
+export function gemmHeader(fusion: GemmFusion, vec: VecPaths, enables = ''): string {
+  const cBinding = fusion.bias ? 3 : 2;
+  const t = (v: boolean) => (v ? 'vec4<f32>' : 'f32');
+  const lines = [
+    enables,
+    `@group(0) @binding(0) var<storage, read> A: array<${t(vec.a)}>;`,
+    `@group(0) @binding(1) var<storage, read> B: array<${t(vec.b)}>;`,
+    fusion.bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;' : '',
+    `@group(0) @binding(${cBinding}) var<storage, read_write> C: array<${t(vec.c)}>;`,
+  ];
+  if (fusion.dropout) {
+    lines.push(
+      'struct Drop { k0: u32, k1: u32, c1: u32, c2: u32, c3: u32, threshold: u32, scale: f32, pad: u32 }',
+      `@group(0) @binding(${cBinding + 1}) var<uniform> drop: Drop;`,
+      PHILOX_WGSL,
+      '// A element i is kept iff Philox word i of the dropout coordinates is below the threshold.',
+    );
+    if (vec.a)
+      lines.push(`fn load_a(v: u32) -> vec4<f32> {
+  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.c1, drop.c2, drop.c3, v);
+  return select(vec4<f32>(0.0), A[v] * drop.scale, w < vec4<u32>(drop.threshold));
+}`);
+    else
+      lines.push(`fn load_a(i: u32) -> f32 {
+  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.c1, drop.c2, drop.c3, i / 4u)[i % 4u];
+  return select(0.0, A[i] * drop.scale, w < drop.threshold);
+}`);
+  } else lines.push(`fn load_a(i: u32) -> ${t(vec.a)} { return A[i]; }`);
+  // ReLU keeps NaN (WGSL's max(NaN, 0) may be 0): relu_f32 / relu_v4 test the bits.
+  const body = (relu: string, biasExpr: string) =>
+    [fusion.bias ? `x += ${biasExpr};` : '', fusion.relu ? `x = ${relu}(x);` : ''].filter(Boolean).join(' ');
+  if (fusion.relu) lines.push(IEEE_WGSL.relu, ...(vec.c ? [IEEE_WGSL.relu4] : []));
+  lines.push(`fn epi(v: f32, c: u32) -> f32 { var x = v; ${body('relu_f32', 'bias[c]')} return x; }`);
+  if (vec.c)
+    lines.push(
+      `fn epi4(v: vec4<f32>, c: u32) -> vec4<f32> { var x = v; ${body('relu_v4', 'vec4<f32>(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u])')} return x; }`,
+    );
+  return lines.filter(Boolean).join('\n');
+}
+
+/** Statements binding z, aOff, bOff, cOff (element offsets of this batch's matrices). */
+export function prologue(g: MatmulGeometry, wg = 'wg'): string {
+  const { M, N, K } = g;
+  return `let z = ${wg}.z;
+  let aOff = (${batchOffset(g.batchShape, g.aBatch)}) * ${M * K}u;
+  let bOff = (${batchOffset(g.batchShape, g.bBatch)}) * ${K * N}u;
+  let cOff = z * ${M * N}u;`;
+}
+
+/** `a && b`, dropping conditions known true at generation time. */
+export function all(...conds: (string | false)[]): string {
+  const c = conds.filter((x): x is string => !!x);
+  return c.length ? c.join(' && ') : 'true';
+}
+
+export function guarded(cond: string, value: string, zero: string): string {
+  return cond === 'true' ? value : `select(${zero}, ${value}, ${cond})`;
+}
+
+// ---------------------------------------------------------------- operand sources
+
+/**
+ * How one operand is read. Its tile is (outer index) × (reduction index k); the outer index
+ * is a row of A or a column of B. Statements that depend only on the outer index are
+ * hoisted out of the k loop (a conv's window corner, say).
+ */
+export interface GemmOperand {
+  /** Which index consecutive invocations walk while loading: pick the one contiguous in memory. */
+  fast: 'outer' | 'k';
+  /** Statements for outer index `r` (u32); names they define end in `_${s}`. */
+  outer(r: string, s: string): string;
+  /** Statements for reduction index `k` (u32); names they define end in `_${s}`. */
+  inner(k: string, s: string): string;
+  /** Extra statements, an extra in-bounds condition and the offset of element (outer `ro`, k `ks`). */
+  at(ro: string, ks: string): { pre?: string; ok?: string; off: string };
+}
+
+/** A GEMM problem for the scalar path: C[M, N] = A[M, K] · B[K, N], `batch` times (z). */
+export interface GemmSpec {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  A: GemmOperand;
+  B: GemmOperand;
+  /** Statements with batch index `z` bound: per-batch operand offsets. */
+  prologue: string;
+  /** Statements for output row `r` (names end in `_${s}`) and the u32 offset of (row, column `c`) in C. */
+  storeRow(r: string, s: string): string;
+  storeAt(s: string, c: string): string;
+  fusion: GemmFusion;
+}
+
+/** Flat storage index of op(A)[r][k] and op(B)[k][c] (scalar view). */
+export const aAt = (g: MatmulGeometry, r: string, k: string): string => (g.transA ? `aOff + (${k}) * ${g.M}u + (${r})` : `aOff + (${r}) * ${g.K}u + (${k})`);
+export const bAt = (g: MatmulGeometry, k: string, c: string): string => (g.transB ? `bOff + (${c}) * ${g.K}u + (${k})` : `bOff + (${k}) * ${g.N}u + (${c})`);
+
+/** Statements binding aOff, bOff, cOff (element offsets of batch `z`'s matrices). */
+export function batchOffsets(g: MatmulGeometry): string {
+  const { M, N, K } = g;
+  return `let aOff = (${batchOffset(g.batchShape, g.aBatch)}) * ${M * K}u;
+  let bOff = (${batchOffset(g.batchShape, g.bBatch)}) * ${K * N}u;
+  let cOff = z * ${M * N}u;`;
+}
+
+/** Matmul as a GemmSpec: strided operands, each loaded along its contiguous dimension. */
+export function stridedSpec(g: MatmulGeometry, fusion: GemmFusion, name = 'matmul'): GemmSpec {
+  return {
+    name,
+    M: g.M,
+    N: g.N,
+    K: g.K,
+    batch: batchCount(g),
+    A: { fast: g.transA ? 'outer' : 'k', outer: () => '', inner: () => '', at: (r, k) => ({ off: aAt(g, r, k) }) },
+    B: { fast: g.transB ? 'k' : 'outer', outer: () => '', inner: () => '', at: (c, k) => ({ off: bAt(g, k, c) }) },
+    prologue: batchOffsets(g),
+    storeRow: () => '',
+    storeAt: (r, c) => `cOff + ${r} * ${g.N}u + ${c}`,
+    fusion,
+  };
+}
+
+// ---------------------------------------------------------------- the scalar register tile
+
+export interface ScalarTiling {
+  /** Invocations along rows and along columns (TR·TC per workgroup). */
+  TR: number;
+  TC: number;
+  /** Accumulators per invocation: RM rows × RN columns. */
+  RM: number;
+  RN: number;
+  /** K slice staged in workgroup memory per step. */
+  TK: number;
+  /** Rows of an invocation: 'blocked' tr·RM + i, or 'strided' tr + i·TR (and likewise columns). */
+  layout: 'blocked' | 'strided';
+  /** The output index consecutive invocations walk: 'cols' for row-major C, 'rows' for NCHW outputs. */
+  fastOut: 'rows' | 'cols';
+  /** Parts the reduction is split into, each `chunk` long (a multiple of TK); 1 = no split. */
+  split: number;
+  chunk: number;
+}
+
+/** Tiles of C and the workgroup grid: row tiles folded over (x, y) past 65535, column tiles × batch × parts in z. */
+export function scalarGrid(s: GemmSpec, t: ScalarTiling): { rowTiles: number; colTiles: number; workgroups: [number, number, number] } {
+  const rowTiles = ceilDiv(s.M, t.TR * t.RM);
+  const colTiles = ceilDiv(s.N, t.TC * t.RN);
+  const [x, y] = grid1d(rowTiles, 1);
+  return { rowTiles, colTiles, workgroups: [x, y, colTiles * s.batch * t.split] };
+}
+
+/**
+ * Statements loading one operand's TK-slice into `tile` (tile[k][outer], outer extent TO)
+ * by T invocations, and the statements hoisted before the k loop.
+ */
+function loader(op: GemmOperand, name: string, tile: string, load: (off: string) => string, TO: number, T: number, TK: number, bound: number, checkK: boolean): { hoisted: string; body: string } {
+  const hoisted: string[] = [];
+  const body: string[] = [];
+  const loads = Math.max(1, (TO * TK) / T);
+  const checkOuter = bound % TO !== 0;
+  // a tile smaller than the workgroup leaves some invocations idle
+  const guard = (code: string) => (TO * TK < T ? `if (tid < ${TO * TK}u) {\n      ${code}\n    }` : code);
+  const read = (ro: string, ks: string, kl: string, ol: string) => {
+    const a = op.at(ro, ks);
+    const ok = [...(checkOuter ? [`ok_${ro}`] : []), ...(checkK ? [`${ks} < kEnd`] : []), ...(a.ok ? [a.ok] : [])].join(' && ');
+    const v = `${load(`u32(${a.off})`)}`;
+    return `{
+      ${a.pre ?? ''}
+      ${ok ? `var v = 0.0;\n      if (${ok}) { v = ${v}; }` : `let v = ${v};`}
+      ${tile}[${kl}][${ol}] = v;
+    }`;
+  };
+  const okLine = (s: string) => (checkOuter ? `let ok_${s} = ${s} < ${bound}u;` : '');
+  if (op.fast === 'outer') {
+    if (T % TO !== 0 && TO * TK > T) throw new Error(`gemm ${name}: a tile of ${TO} does not divide ${T} invocations`);
+    // Invocation tid loads outer index tid % TO (the same for every load) at k = tid / TO + i·(T / TO).
+    const s = `${name}o`;
+    hoisted.push(`let ${s} = ${name}0 + tid % ${TO}u;`, op.outer(s, s), okLine(s));
+    for (let i = 0; i < loads; i++) {
+      const kl = `tid / ${TO}u + ${(i * T) / TO}u`;
+      const ks = `${name}k${i}`;
+      body.push(guard(`let ${ks} = k0 + ${kl};\n    ${op.inner(ks, ks)}\n    ${read(s, ks, kl, `tid % ${TO}u`)}`));
+    }
+  } else {
+    if (T % TK !== 0) throw new Error(`gemm ${name}: ${T} invocations do not split over a K slice of ${TK}`);
+    // Invocation tid loads k = tid % TK (the same for every load) at outer index tid / TK + i·(T / TK).
+    const ks = `${name}k`;
+    body.push(`let ${ks} = k0 + tid % ${TK}u;`, op.inner(ks, ks));
+    for (let i = 0; i < loads; i++) {
+      const ol = `tid / ${TK}u + ${(i * T) / TK}u`;
+      const s = `${name}o${i}`;
+      hoisted.push(`let ${s} = ${name}0 + ${ol};`, op.outer(s, s), okLine(s));
+      body.push(guard(read(s, ks, `tid % ${TK}u`, ol)));
+    }
+  }
+  return { hoisted: hoisted.filter(Boolean).join('\n  '), body: body.filter(Boolean).join('\n    ') };
+}
+
+/** The scalar-tile GEMM program; with a split reduction it writes partial products [split, M·N] to C, unfused. */
+export function scalarGemm(s: GemmSpec, t: ScalarTiling): GemmProgram {
+  const { TR, TC, RM, RN, TK } = t;
+  const T = TR * TC;
+  const TM = TR * RM;
+  const TN = TC * RN;
+  if (t.split > 1 && (s.batch > 1 || s.fusion.bias || s.fusion.relu))
+    throw new Error(`gemm ${s.name}: a split reduction takes no batch and no epilogue`);
+  const grid = scalarGrid(s, t);
+  const checkK = s.K % TK !== 0;
+  const a = loader(s.A, 'row', 'As', (i) => `load_a(${i})`, TM, T, TK, s.M, checkK);
+  const b = loader(s.B, 'col', 'Bs', (i) => `B[${i}]`, TN, T, TK, s.N, checkK);
+  const [tr, tc] = t.fastOut === 'rows' ? [`tid % ${TR}u`, `tid / ${TR}u`] : [`tid / ${TC}u`, `tid % ${TC}u`];
+  const rowOf = (i: string) => (t.layout === 'blocked' ? `tr * ${RM}u + ${i}` : `tr + ${i} * ${TR}u`);
+  const colOf = (j: string) => (t.layout === 'blocked' ? `tc * ${RN}u + ${j}` : `tc + ${j} * ${TC}u`);
+  const partOffset = t.split > 1 ? ` + part * ${s.M * s.N}u` : '';
+  const value = (acc: string, c: string) => (t.split > 1 ? acc : `epi(${acc}, ${c})`);
+  const stores: string[] = [];
+  for (let i = 0; i < RM; i++) {
+    const cols: string[] = [];
+    for (let j = 0; j < RN; j++) {
+      const c = `c${i}_${j}`;
+      const st = `C[${s.storeAt(`r${i}`, c)}${partOffset}] = ${value(`acc[${i}][${j}]`, c)};`;
+      cols.push(`{ let ${c} = col0 + ${colOf(`${j}u`)}; ${s.N % TN !== 0 ? `if (${c} < ${s.N}u) { ${st} }` : st} }`);
+    }
+    const rowBody = `${s.storeRow(`r${i}`, `r${i}`)}\n      ${cols.join('\n      ')}`;
+    stores.push(`{
+    let r${i} = row0 + ${rowOf(`${i}u`)};
+    ${s.M % TM !== 0 ? `if (r${i} < ${s.M}u) {\n      ${rowBody}\n    }` : rowBody}
+  }`);
+  }
+  const zDecode =
+    t.split > 1 ? `let part = (wid.z / ${grid.colTiles}u) % ${t.split}u; let z = wid.z / ${grid.colTiles * t.split}u;` : `let z = wid.z / ${grid.colTiles}u;`;
+  const kRange =
+    t.split > 1
+      ? `let kBegin = part * ${t.chunk}u;\n  let kEnd = min(${s.K}u, kBegin + ${t.chunk}u);`
+      : `let kBegin = 0u;\n  let kEnd = ${s.K}u;`;
+  const code = `${gemmHeader(s.fusion, SCALAR)}
+var<workgroup> As: array<array<f32, ${TM}>, ${TK}>;
+var<workgroup> Bs: array<array<f32, ${TN}>, ${TK}>;
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  // Row tiles fold over x and y past 65535; z enumerates column tiles, then reduction parts, then batches.
+  let rowTile = wid.y * nwg.x + wid.x;
+  if (rowTile >= ${grid.rowTiles}u) { return; }
+  let colTile = wid.z % ${grid.colTiles}u;
+  ${zDecode}
+  ${s.prologue}
+  let row0 = rowTile * ${TM}u;
+  let col0 = colTile * ${TN}u;
+  let tr = ${tr};
+  let tc = ${tc};
+  ${kRange}
+  ${a.hoisted}
+  ${b.hoisted}
+  var acc: array<array<f32, ${RN}>, ${RM}>;
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${TK}u) {
+    ${a.body}
+    ${b.body}
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TK}u; kk++) {
+      var a: array<f32, ${RM}>;
+      var b: array<f32, ${RN}>;
+      for (var i = 0u; i < ${RM}u; i++) { a[i] = As[kk][${rowOf('i')}]; }
+      for (var j = 0u; j < ${RN}u; j++) { b[j] = Bs[kk][${colOf('j')}]; }
+      for (var i = 0u; i < ${RM}u; i++) {
+        for (var j = 0u; j < ${RN}u; j++) {
+          acc[i][j] = fma(a[i], b[j], acc[i][j]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  ${stores.join('\n  ')}
+}`;
+  return { code, workgroups: grid.workgroups, threads: T, workgroupBytes: (TM + TN) * TK * 4 };
+}
+
+/** Sums the split parts: out[i] = Σ_part parts[part, i], in a fixed order (deterministic). */
+export function splitSum(size: number, split: number): GemmProgram {
+  const code = `@group(0) @binding(0) var<storage, read> parts: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(256)
+fn main(${BUILTINS}) {
+  let i = ${flatIndex()};
+  if (i >= ${size}u) { return; }
+  var acc = 0.0;
+  for (var p = 0u; p < ${split}u; p++) { acc += parts[p * ${size}u + i]; }
+  out[i] = acc;
+}`;
+  return { code, workgroups: grid1d(size), threads: 256, workgroupBytes: 0 };
+}
+
+// ---------------------------------------------------------------- the vec4 register tile
+
+export interface V4Config {
+  /** Workgroup tile BM×BN (each 64 or 128); every invocation computes 8×8. */
+  bm: number;
+  bn: number;
+  /** K slice staged per step (8 or 16). */
+  bk: number;
+  /** Two stages of workgroup memory: the next slice is loaded while this one is used (one barrier per slice). */
+  double: boolean;
+}
+/** The configs the bench ladder sweeps (bench/matmul); matmul.ts ships 64×128 and 64×64, both double-buffered. */
+export const V4_CONFIGS: readonly V4Config[] = [
+  { bm: 128, bn: 128, bk: 8, double: false },
+  { bm: 128, bn: 128, bk: 16, double: false },
+  { bm: 128, bn: 128, bk: 8, double: true },
+  { bm: 128, bn: 128, bk: 16, double: true },
+  { bm: 64, bn: 128, bk: 16, double: true },
+  { bm: 64, bn: 64, bk: 16, double: true },
+];
+
+/**
+ * Emits the statements that load one operand's slice into registers `${reg}0..` as vec4s.
+ * `contigAlongTile`: the operand's contiguous dimension is the tile dimension (m of A^T
+ * storage, n of B), so a vec4 lands whole in the [k][tile] layout; otherwise it runs along
+ * k and is scattered into four rows of the layout when stored.
+ */
+export interface SliceSpec {
+  reg: string;
+  /** Units (vec4s) per invocation. */
+  loads: number;
+  threads: number;
+  tile: number;
+  bk: number;
+  /** Extent of the tile dimension and of K (for bounds). */
+  extent: number;
+  K: number;
+  contigAlongTile: boolean;
+  /** vec4 loads from global memory (else four scalar loads). */
+  vec: boolean;
+  /** Index expression of the element (tileCoord, kCoord) in storage (scalar view). */
+  at: (t: string, k: string) => string;
+  /** The load call for a storage index (scalar or vec4 index). */
+  load: (i: string) => string;
+  /** Bounds checks needed at all (partial tiles along the tile dimension / K). */
+  checkTile: boolean;
+  checkK: boolean;
+}
+
+export function sliceLoad(s: SliceSpec): string {
+  const out: string[] = [];
+  for (let l = 0; l < s.loads; l++) {
+    const u = l === 0 ? 'tid' : `tid + ${l * s.threads}u`;
+    // (t, k): the unit's first element in tile coordinates; the unit spans 4 along the contiguous dim.
+    const [t, k] = s.contigAlongTile
+      ? [`((${u}) % ${s.tile / 4}u) * 4u`, `(${u}) / ${s.tile / 4}u`]
+      : [`(${u}) / ${s.bk / 4}u`, `((${u}) % ${s.bk / 4}u) * 4u`];
+    out.push(`{ let t = ${t}; let k = ${k}; let gt = tile0 + t; let gk = k0 + k;`);
+    if (s.vec) {
+      // The contiguous extent is a multiple of 4: the first element in bounds means all four are.
+      const cond = all(s.checkTile && `gt < ${s.extent}u`, s.checkK && `gk < ${s.K}u`);
+      out.push(`  ${s.reg}${l} = ${guarded(cond, `${s.load(`(${s.at('gt', 'gk')}) / 4u`)}`, 'vec4<f32>(0.0)')}; }`);
+    } else {
+      const comps = [0, 1, 2, 3].map((q) => {
+        const [tq, kq] = s.contigAlongTile ? [`gt + ${q}u`, 'gk'] : ['gt', `gk + ${q}u`];
+        const cond = all(s.checkTile && `${tq} < ${s.extent}u`, s.checkK && `${kq} < ${s.K}u`);
+        return guarded(cond, s.load(s.at(tq, kq)), '0.0');
+      });
+      out.push(`  ${s.reg}${l} = vec4<f32>(${comps.join(', ')}); }`);
+    }
+  }
+  return out.join('\n      ');
+}
+
+/** Stores registers `${reg}0..` into workgroup array `arr` laid out [k][tile] as vec4s, at stage `stage`. */
+export function sliceStore(s: SliceSpec, arr: string, stage: string): string {
+  const row = s.tile / 4; // vec4s per k row
+  const out: string[] = [];
+  for (let l = 0; l < s.loads; l++) {
+    const u = l === 0 ? 'tid' : `tid + ${l * s.threads}u`;
+    if (s.contigAlongTile) {
+      // Unit u is (k = u / row, vec4 u % row) of the [k][tile] layout: it lands at u itself.
+      out.push(`${arr}[${stage} + ${u}] = ${s.reg}${l};`);
+    } else {
+      // The unit runs along k: its component q goes to row k+q, tile column t (vec4 t/4, lane t%4).
+      out.push(`{ let t = (${u}) / ${s.bk / 4}u; let k = ((${u}) % ${s.bk / 4}u) * 4u; let o = ${stage} + k * ${row}u + t / 4u; let tl = t % 4u;`);
+      for (let q = 0; q < 4; q++) out.push(`  ${arr}[o + ${q * row}u][tl] = ${s.reg}${l}[${q}];`);
+      out.push('}');
+    }
+  }
+  return out.join('\n      ');
+}
+
+export function vec4Gemm(g: MatmulGeometry, cfg: V4Config, fusion: GemmFusion = NO_FUSION): GemmProgram {
+  const { M, N, K } = g;
+  const { bm, bn, bk } = cfg;
+  const tx = bn / 8;
+  const ty = bm / 8;
+  const T = tx * ty;
+  const la = (bm * bk) / 4 / T;
+  const lb = (bn * bk) / 4 / T;
+  if (![64, 128].includes(bm) || ![64, 128].includes(bn) || bk % 4 !== 0 || !Number.isInteger(la) || !Number.isInteger(lb) || la < 1 || lb < 1)
+    throw new Error(`vec4Gemm: config ${JSON.stringify(cfg)} does not split evenly over ${T} invocations`);
+  const vec = vecPaths(g);
+  const stages = cfg.double ? 2 : 1;
+  const aSize = (bk * bm) / 4; // vec4s per stage
+  const bSize = (bk * bn) / 4;
+  const aSpec: SliceSpec = {
+    reg: 'ra', loads: la, threads: T, tile: bm, bk, extent: M, K, contigAlongTile: g.transA, vec: vec.a,
+    at: (t, k) => aAt(g, t, k), load: (i) => `load_a(${i})`, checkTile: M % bm !== 0, checkK: K % bk !== 0,
+  };
+  const bSpec: SliceSpec = {
+    reg: 'rb', loads: lb, threads: T, tile: bn, bk, extent: N, K, contigAlongTile: !g.transB, vec: vec.b,
+    at: (t, k) => bAt(g, k, t), load: (i) => `B[${i}]`, checkTile: N % bn !== 0, checkK: K % bk !== 0,
+  };
+  const loadBoth = (k0: string) =>
+    `{ let k0 = ${k0}; { let tile0 = row0; ${sliceLoad(aSpec)} } { let tile0 = col0; ${sliceLoad(bSpec)} } }`;
+  const storeBoth = (stage: string) => `${sliceStore(aSpec, 'As', `${stage} * ${aSize}u`)}\n      ${sliceStore(bSpec, 'Bs', `${stage} * ${bSize}u`)}`;
+
+  // Inner product over one staged slice, fully unrolled: per k two vec4s of A (rows ty*4.. and
+  // bm/2+ty*4..) and two of B (cols tx*4.. and bn/2+tx*4..), 16 vec4 FMAs.
+  const inner: string[] = [];
+  for (let kk = 0; kk < bk; kk++) {
+    inner.push(
+      `{ let a0 = As[sa + ${kk * (bm / 4)}u + lid.y]; let a1 = As[sa + ${kk * (bm / 4) + ty}u + lid.y];`,
+      `  let b0 = Bs[sb + ${kk * (bn / 4)}u + lid.x]; let b1 = Bs[sb + ${kk * (bn / 4) + tx}u + lid.x];`,
+    );
+    for (let i = 0; i < 8; i++) {
+      const a = `a${i >> 2}[${i & 3}]`;
+      inner.push(`  acc${i}_0 = fma(vec4<f32>(${a}), b0, acc${i}_0); acc${i}_1 = fma(vec4<f32>(${a}), b1, acc${i}_1);`);
+    }
+    inner.push('}');
+  }
+  const accDecl = Array.from({ length: 8 }, (_, i) => `var acc${i}_0 = vec4<f32>(0.0); var acc${i}_1 = vec4<f32>(0.0);`).join('\n  ');
+
+  // Epilogue: row i of the invocation is (i < 4 ? ty*4+i : bm/2+ty*4+i-4); columns in two vec4 halves.
+  const stores: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const r = `row0 + ${i < 4 ? `lid.y * 4u + ${i}u` : `${bm / 2}u + lid.y * 4u + ${i - 4}u`}`;
+    stores.push(`{ let r = ${r};`);
+    const rowCheck = M % bm !== 0 ? `r < ${M}u` : '';
+    if (rowCheck) stores.push(`if (${rowCheck}) {`);
+    for (let h = 0; h < 2; h++) {
+      const c = `col0 + ${h ? `${bn / 2}u + ` : ''}lid.x * 4u`;
+      if (vec.c) {
+        const cond = N % bn !== 0 ? `if (c < ${N}u) ` : '';
+        stores.push(`  { let c = ${c}; ${cond}{ C[(cOff + r * ${N}u + c) / 4u] = epi4(acc${i}_${h}, c); } }`);
+      } else {
+        stores.push(`  { let c = ${c};`);
+        for (let q = 0; q < 4; q++)
+          stores.push(`    if (c + ${q}u < ${N}u) { C[cOff + r * ${N}u + c + ${q}u] = epi(acc${i}_${h}[${q}], c + ${q}u); }`);
+        stores.push('  }');
+      }
+    }
+    if (rowCheck) stores.push('}');
+    stores.push('}');
+  }
+
+  const regs = [...Array.from({ length: la }, (_, l) => `var ra${l}: vec4<f32>;`), ...Array.from({ length: lb }, (_, l) => `var rb${l}: vec4<f32>;`)].join(' ');
+  const nT = ceilDiv(K, bk);
+  const mainLoop = cfg.double
+    ? `${loadBoth('0u')}
+  ${storeBoth('0u')}
+  workgroupBarrier();
+  for (var kt = 0u; kt < ${nT}u; kt++) {
+    let cur = kt % 2u;
+    let sa = cur * ${aSize}u;
+    let sb = cur * ${bSize}u;
+    if (kt + 1u < ${nT}u) {
+      ${loadBoth(`(kt + 1u) * ${bk}u`)}
+    }
+    ${inner.join('\n    ')}
+    if (kt + 1u < ${nT}u) {
+      ${storeBoth('(1u - cur)')}
+    }
+    workgroupBarrier();
+  }`
+    : `for (var kt = 0u; kt < ${nT}u; kt++) {
+    ${loadBoth(`kt * ${bk}u`)}
+    ${storeBoth('0u')}
+    workgroupBarrier();
+    let sa = 0u;
+    let sb = 0u;
+    ${inner.join('\n    ')}
+    workgroupBarrier();
+  }`;
+
+  const code = `${gemmHeader(fusion, vec)}
+var<workgroup> As: array<vec4<f32>, ${stages * aSize}>;
+var<workgroup> Bs: array<vec4<f32>, ${stages * bSize}>;
+@compute @workgroup_size(${tx}, ${ty})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  ${prologue(g)}
+  let row0 = wg.y * ${bm}u;
+  let col0 = wg.x * ${bn}u;
+  let tid = lid.y * ${tx}u + lid.x;
+  ${accDecl}
+  ${regs}
+  ${mainLoop}
+  ${stores.join('\n  ')}
+}`;
+  return { code, workgroups: [ceilDiv(N, bn), ceilDiv(M, bm), batchCount(g)], threads: T, workgroupBytes: stages * (aSize + bSize) * 16 };
+}
