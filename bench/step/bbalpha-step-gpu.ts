@@ -5,9 +5,11 @@
 // 784-1000-1000-1000-10. Protocol: warm-up, then ≥ 100 back-to-back steps, each one submit,
 // the loss read asynchronously every 10 steps, synchronised at the end. Before timing, the
 // first step's loss is checked against the CPU oracle on the same masks and weights.
-//   node step.mjs [--model small|large|both] [--steps 100] [--warmup 10] [--json out.json]
+// With --finiteness the step is fit's: each step also leaves its finiteness flag on the device
+// and every 10th step reads the loss and the ten flags in one asynchronous read.
+//   node step.mjs [--model small|large|both] [--steps 100] [--warmup 10] [--finiteness] [--json out.json]
 
-import { cpuBackend, getBackend, setBackend, tensor, type Tensor } from '@alphadrop/core';
+import { concat, cpuBackend, getBackend, reshape, setBackend, tensor, tidy, type Tensor } from '@alphadrop/core';
 import { init, type WebGpuBackend } from '@alphadrop/kernels';
 import { Optimizer, mlp, trainStep, type Module } from '@alphadrop/nn';
 import { bbAlphaLoss, mcForward } from '@alphadrop/bbalpha';
@@ -57,7 +59,25 @@ async function bench(model: keyof typeof SIZES, gpu: WebGpuBackend, steps: numbe
   if (!(relErr < 1e-3)) throw new Error(`${model}: GPU loss ${got} vs CPU ${want} (rel err ${relErr})`);
 
   const s = setup(model);
-  for (let i = 0; i < warmup; i++) trainStep(s.net, s.optimizer, loss, s.x, s.y, 7);
+  const withFlag = process.argv.includes('--finiteness');
+  let flags: Tensor[] = [];
+  /** One step as the benchmark times it; returns the pending read, if this step reads. */
+  const step = (read: boolean): Promise<unknown> | null => {
+    const r = trainStep(s.net, s.optimizer, loss, s.x, s.y, 7, { keepLoss: read, finiteness: withFlag });
+    if (r.finite) flags.push(r.finite);
+    if (!r.loss) return null;
+    const l = r.loss;
+    const all = tidy(() => concat([reshape(l, [1]), ...flags]));
+    l.dispose();
+    flags.forEach((f) => f.dispose());
+    flags = [];
+    gpu.flush();
+    return all.data().then((d) => {
+      all.dispose();
+      if (!Number.isFinite(d[0]!) || d.subarray(1).some((f) => f !== 0)) throw new Error(`${model}: non-finite step`);
+    });
+  };
+  for (let i = 0; i < warmup; i++) await step(i === warmup - 1);
   await gpu.synchronize();
   const c0 = { ...gpu.counters };
   const bg0 = [gpu.pipelines.bindGroupHits, gpu.pipelines.bindGroupMisses];
@@ -69,8 +89,8 @@ async function bench(model: keyof typeof SIZES, gpu: WebGpuBackend, steps: numbe
   const reads: Promise<unknown>[] = [];
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) {
-    const l = trainStep(s.net, s.optimizer, loss, s.x, s.y, 7, { keepLoss: i % 10 === 9 }).loss;
-    if (l) reads.push(l.data().then(() => l.dispose()));
+    const r = step(i % 10 === 9);
+    if (r) reads.push(r);
   }
   const encodeMs = (performance.now() - t0) / steps;
   await gpu.synchronize();
@@ -78,7 +98,7 @@ async function bench(model: keyof typeof SIZES, gpu: WebGpuBackend, steps: numbe
   const ms = (performance.now() - t0) / steps;
   s.net.dispose();
   s.optimizer.dispose();
-  return { model, msPerStep: ms, hostEncodeMsPerStep: encodeMs, ...perStep, firstLoss: got, cpuFirstLoss: want };
+  return { model, finiteness: withFlag, msPerStep: ms, hostEncodeMsPerStep: encodeMs, ...perStep, firstLoss: got, cpuFirstLoss: want };
 }
 
 const g = await init({ backend: 'webgpu' });
@@ -89,7 +109,7 @@ const results = [];
 for (const m of models) {
   const r = await bench(m, gpu, Number(arg('steps', '100')), Number(arg('warmup', '10')));
   results.push(r);
-  console.log(`alphadrop webgpu ${m}: ${r.msPerStep.toFixed(3)} ms/step (host encode ${r.hostEncodeMsPerStep.toFixed(3)} ms), ${r.dispatches} dispatches and ${r.submits} submit per step (bind groups ${r.bindGroups.hits} cached, ${r.bindGroups.misses} created); first loss ${r.firstLoss.toFixed(5)} (CPU ${r.cpuFirstLoss.toFixed(5)})`);
+  console.log(`alphadrop webgpu ${m}${r.finiteness ? ' (with finiteness flag)' : ''}: ${r.msPerStep.toFixed(3)} ms/step (host encode ${r.hostEncodeMsPerStep.toFixed(3)} ms), ${r.dispatches} dispatches and ${r.submits} submit per step (bind groups ${r.bindGroups.hits} cached, ${r.bindGroups.misses} created); first loss ${r.firstLoss.toFixed(5)} (CPU ${r.cpuFirstLoss.toFixed(5)})`);
 }
 const out = arg('json', '');
 if (out) writeFileSync(out, JSON.stringify({ device: g.description, results }, null, 2));
