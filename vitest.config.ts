@@ -2,14 +2,17 @@
 import { defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
 
-const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url));
+const src = (p: string, entry = 'index') => fileURLToPath(new URL(`./packages/${p}/src/${entry}.ts`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     alias: {
+      // Subpath entries before their package: an alias matches by prefix, first entry first.
+      '@alphadrop/core/backend': src('core', 'backend-entry'),
       '@alphadrop/core': src('core'),
+      '@alphadrop/kernels/modules': src('kernels', 'modules'),
       '@alphadrop/kernels': src('kernels'),
-      '@alphadrop/nn/node': fileURLToPath(new URL('./packages/nn/src/node.ts', import.meta.url)),
+      '@alphadrop/nn/node': src('nn', 'node'),
       '@alphadrop/nn': src('nn'),
       '@alphadrop/bbalpha': src('bbalpha'),
     },

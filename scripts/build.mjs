@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the library packages into packages/<name>/dist:
-//   dist/index.js (+ .map)   one ESM bundle of src/index.ts (esbuild, platform neutral)
+//   dist/<entry>.js (+ .map) ESM bundles (esbuild, platform neutral, shared chunks) of the
+//                            src/<entry>.ts files that package.json "exports" and "bin" name
 //   dist/**/*.d.ts (+ maps)  declarations emitted by tsc
 //
 //   node scripts/build.mjs [core kernels ...]     (default: every package with src/index.ts)
@@ -8,7 +9,7 @@
 // Packages build in dependency order. Other @alphadrop/* packages, Node builtins and the
 // package's own dependencies stay external (imported by name). For declarations, each
 // package gets a generated tsconfig (under node_modules/.cache/alphadrop-build/) that
-// maps the other workspace packages to their already-built dist/index.d.ts, so emitted
+// maps the other workspace packages' entries to their already-built declarations, so emitted
 // declarations import them by package name and only the package's own sources are emitted.
 
 import { build } from 'esbuild';
@@ -40,6 +41,17 @@ if (targets.length === 0) {
 }
 
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
+// "./dist/backend-entry.js" -> "backend-entry"
+const distName = (file) => /^\.\/dist\/(.+)\.js$/.exec(file)?.[1];
+/** The src/<name>.ts files to bundle: the "import" targets of "exports", then the "bin" files. */
+function entryNames(pkg) {
+  const targets = [...Object.values(pkg.exports ?? {}).map((e) => e.import), ...Object.values(pkg.bin ?? {})];
+  return [...new Set(targets.map(distName).filter((n) => n !== undefined))];
+}
+/** [subpath ("" or "/backend"), declaration file relative to the package] per "exports" entry. */
+function exportedDeclarations(pkg) {
+  return Object.entries(pkg.exports ?? {}).map(([key, e]) => [key.slice(1), e.types.slice(2)]);
+}
 const nodeBuiltins = [...builtinModules.flatMap((m) => [m, `${m}/*`]), 'node:*'];
 
 let failed = false;
@@ -59,8 +71,11 @@ for (const name of targets) {
   // 1. JavaScript bundle.
   const deps = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies });
   try {
-    // index.ts, plus the Node-only entry (node.ts) and the CLI (cli.ts) where a package has them
-    const entries = ['index', 'node', 'cli'].filter((e) => existsSync(join(pkgDir, 'src', `${e}.ts`)));
+    // One bundle entry per file the package.json "exports" map and "bin" name (index, the
+    // subpath entries such as core's backend-entry or nn's node, the CLI).
+    const entries = entryNames(pkg);
+    const absent = entries.filter((e) => !existsSync(join(pkgDir, 'src', `${e}.ts`)));
+    if (absent.length) throw new Error(`${rel}/package.json names dist/${absent[0]}.js but ${rel}/src/${absent[0]}.ts does not exist`);
     await build({
       entryPoints: entries.map((e) => join(pkgDir, 'src', `${e}.ts`)),
       absWorkingDir: root,
@@ -76,8 +91,8 @@ for (const name of targets) {
       tsconfig: join(root, 'tsconfig.json'),
       logLevel: 'warning',
     });
-  } catch {
-    console.error(`build: esbuild failed for ${pkg.name}`);
+  } catch (e) {
+    console.error(`build: esbuild failed for ${pkg.name}: ${e instanceof Error ? e.message : e}`);
     failed = true;
     continue;
   }
@@ -87,8 +102,9 @@ for (const name of targets) {
   for (const other of ORDER) {
     if (other === name) continue;
     const otherPkg = readJson(join(dirOf(other), 'package.json')).name;
-    paths[otherPkg] = [join(dirOf(other), 'dist', 'index.d.ts')];
-    paths[`${otherPkg}/node`] = [join(dirOf(other), 'dist', 'node.d.ts')];
+    for (const [subpath, file] of exportedDeclarations(readJson(join(dirOf(other), 'package.json')))) {
+      paths[`${otherPkg}${subpath}`] = [join(dirOf(other), file)];
+    }
   }
   const config = {
     extends: join(root, 'tsconfig.json'),

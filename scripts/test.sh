@@ -9,9 +9,9 @@
 #      ../shared/data beside the checkout, else the fetch cache (`alphadrop data fetch`).
 #      Without any, the suites that need full data sets run on the embedded samples; with
 #      CI=true a missing data directory fails the run.
-#   3. type-checks, checks for import cycles (dependency-cruiser), then runs vitest (extra
-#      arguments go to vitest); all three run, any failing
-#      fails the command.
+#   3. type-checks, checks for import cycles (dependency-cruiser), checks the API reference
+#      (TypeDoc, no output), then runs vitest (extra arguments go to vitest); all four run,
+#      any failing fails the command.
 # `scripts/test.sh --dry-run` prints what it would install and run, and changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -146,19 +146,22 @@ echo "webgpu: VK_ICD_FILENAMES=$VK_ICD_FILENAMES"
 
 # --- 3. the suites ------------------------------------------------------------------------------
 if [ $dry_run -eq 1 ]; then
-  echo "dry run: would run npx tsc -p tsconfig.json --noEmit, then npx vitest run $*"
+  echo "dry run: would run npx tsc -p tsconfig.json --noEmit, npm run check:cycles, npm run docs:check, then npx vitest run $*"
   exit 0
 fi
-# Both run even when the first fails, so one run reports everything; either failing fails it.
+# All run even when the first fails, so one run reports everything; any failing fails it.
 step "typecheck"
 typecheck=0
 npx tsc -p tsconfig.json --noEmit || typecheck=$?
 step "import cycles"
 cycles=0
 npm run -s check:cycles || cycles=$?
+step "API docs (TypeDoc: broken links and unexported references fail)"
+docs=0
+npm run -s docs:check || docs=$?
 step "vitest"
 vitest=0
 npx vitest run "$@" || vitest=$?
 ok() { [ "$1" -eq 0 ] && echo passed || echo FAILED; }
-step "done: typecheck $(ok $typecheck), import cycles $(ok $cycles), vitest $(ok $vitest)"
-[ $typecheck -eq 0 ] && [ $cycles -eq 0 ] && [ $vitest -eq 0 ]
+step "done: typecheck $(ok $typecheck), import cycles $(ok $cycles), API docs $(ok $docs), vitest $(ok $vitest)"
+[ $typecheck -eq 0 ] && [ $cycles -eq 0 ] && [ $docs -eq 0 ] && [ $vitest -eq 0 ]

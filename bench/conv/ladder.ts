@@ -7,8 +7,8 @@
 // Flags: --quick (tiny shapes, one timing each: for lavapipe)  --min-ms 200  --tol 1e-5
 // Writes $OUT/conv-ladder.json when OUT is set.
 
-import { Prim, windowOut, type CpuOperand, type PrimParams } from '@alphadrop/core';
-import { convKernels, gemm, type KernelCall } from '@alphadrop/kernels';
+import { Prim, windowOut, type CpuOperand, type PrimParams } from '@alphadrop/core/backend';
+import { convKernels, gemm, type KernelCall } from '@alphadrop/kernels/modules';
 import { numberFlag, parseFlags } from '../harness/cli.js';
 import { runModuleLadder, type ModuleCase, type ModuleVersion } from '../harness/module-ladder.js';
 import { benchDevice, describeAdapter, finish, fmtG, lpad, pad, printAdapter, randomF32, writeOut } from '../harness/node.js';

@@ -6,7 +6,7 @@
 // runs the Node entries (bench/matmul, bench/conv, bench/reduce) and a kernel benchmark in a
 // browser page. Node passes its device layer's tick-guarded `wait`.
 
-import { wgslUtil, type GpuPlan } from '@alphadrop/kernels';
+import { wgslUtil, type GpuPlan } from '@alphadrop/kernels/modules';
 
 /** WebGPU's GPUBufferUsage / GPUMapMode bits (spec constants: the globals exist only after a device layer installs them). */
 const STORAGE = 0x80;

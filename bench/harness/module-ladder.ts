@@ -5,8 +5,9 @@
 // kernels), so the tolerance is relative to what the sum could lose. Plain TS, no Node
 // imports: the Node entries (bench/conv, bench/reduce) and a browser page both call it.
 
-import type { CpuOperand, HostArray, OutSpec, Prim, PrimParams } from '@alphadrop/core';
-import { DEFAULT_CAPS, type GpuPlan, type KernelCall, type KernelModule } from '@alphadrop/kernels';
+import type { HostArray } from '@alphadrop/core';
+import type { CpuOperand, OutSpec, Prim, PrimParams } from '@alphadrop/core/backend';
+import { DEFAULT_CAPS, type GpuPlan, type KernelCall, type KernelModule } from '@alphadrop/kernels/modules';
 import { validateAndTime, type HarnessOptions, type RungResult } from './ladder.js';
 
 export interface ModuleCase<P extends Prim> {

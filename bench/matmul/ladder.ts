@@ -15,8 +15,9 @@
 // Other flags: --versions v3,v4  --min-ms 200  --max-reps 65536  --naive-max 2048
 //   --budget-s 240 (time spent before remaining cases are skipped)  --tol 1e-5  --no-fusion
 
-import { applyDropout, keepThreshold, keyFor, splitU64, type DropoutParams } from '@alphadrop/core';
-import type { GpuPlan } from '@alphadrop/kernels';
+import { keyFor } from '@alphadrop/core';
+import { applyDropout, keepThreshold, splitU64, type DropoutParams } from '@alphadrop/core/backend';
+import type { GpuPlan } from '@alphadrop/kernels/modules';
 import { numberFlag, parseFlags } from '../harness/cli.js';
 import { unfit, validateAndTime, type Expected, type LadderData } from '../harness/ladder.js';
 import { benchDevice, describeAdapter, finish, fmtG, lpad, pad, printAdapter, randomF32, writeOut } from '../harness/node.js';

@@ -17,7 +17,7 @@
 // Every version takes the fusion options (dropout on A while it is loaded, bias and ReLU in
 // the epilogue) and binds A (0), B (1), [bias (2)], C, [dropout uniform].
 
-import { gemm } from '@alphadrop/kernels';
+import { gemm } from '@alphadrop/kernels/modules';
 
 export type MatmulGeometry = gemm.MatmulGeometry;
 export type MatmulFusion = gemm.GemmFusion;

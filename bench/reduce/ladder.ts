@@ -6,8 +6,8 @@
 // Flags: --quick (tiny shapes, one timing each: for lavapipe)  --min-ms 200  --tol 1e-5
 // Writes $OUT/reduce-ladder.json when OUT is set.
 
-import { Prim, type CpuOperand } from '@alphadrop/core';
-import { planOf, reduceKernels, type KernelModule } from '@alphadrop/kernels';
+import { Prim, type CpuOperand } from '@alphadrop/core/backend';
+import { planOf, reduceKernels, type KernelModule } from '@alphadrop/kernels/modules';
 import { numberFlag, parseFlags } from '../harness/cli.js';
 import { runModuleLadder, type ModuleCase } from '../harness/module-ladder.js';
 import { benchDevice, describeAdapter, finish, fmtG, lpad, pad, printAdapter, randomF32, writeOut } from '../harness/node.js';

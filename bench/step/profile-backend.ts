@@ -3,7 +3,8 @@
 // public Backend interface; the CPU backend computes synchronously, so the time of
 // execute() is the time of the kernel.
 
-import type { Backend, BackendCounters, DType, HostArray, Operand, OutSpec, Prim, PrimParams } from '@alphadrop/core';
+import type { Backend, DType, HostArray } from '@alphadrop/core';
+import type { BackendCounters, Operand, OutSpec, Prim, PrimParams } from '@alphadrop/core/backend';
 import { fmt, formatTable } from '../harness/cli.js';
 
 interface Entry {

@@ -13,35 +13,11 @@
 // are disposed, so the live tensor count stays flat.
 
 import {
-  add,
-  bernoulli,
-  keepThreshold,
-  keyFor,
-  linear,
-  optimizerUpdate,
-  philoxFill,
-  expand,
-  logSoftmax,
-  logsumexp,
-  matmul,
-  mean,
-  memory,
-  mul,
-  noGrad,
-  oneHot,
-  relu,
-  reshape,
-  sub,
-  splitU64,
-  sum,
-  tensor,
-  tidy,
-  valueAndGradsOf,
-  where,
-  type PhiloxCoords,
-  type Tensor,
+  add, bernoulli, keyFor, linear, expand, logSoftmax, logsumexp, matmul, mean, memory, mul, noGrad, oneHot,
+  relu, reshape, sub, sum, tensor, tidy, valueAndGradsOf, where, type Tensor,
 } from '@alphadrop/core';
-import * as core from '@alphadrop/core';
+import { keepThreshold, optimizerUpdate, philoxFill, splitU64, type PhiloxCoords } from '@alphadrop/core/backend';
+import * as core from '@alphadrop/core/backend'; // the CPU thread-pool controls, looked up below
 import {
   ALPHA,
   KEEP,

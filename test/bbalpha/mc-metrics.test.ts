@@ -2,8 +2,10 @@
 // passes under the same masks) and the predictive metrics (spec Ex.4 known answers).
 import { describe, expect, it } from 'vitest';
 import {
-  add, cpuBackend, dropout, matmul, mul, ones, relu, reshape, setBackend, slice, tensor, randomUniform, concat, keyFor, type Tensor,
+  add, cpuBackend, matmul, mul, ones, relu, reshape, setBackend, slice, tensor, randomUniform, concat,
+  keyFor, type Tensor,
 } from '@alphadrop/core';
+import { dropout } from '@alphadrop/core/backend';
 import { Dropout, Linear, mlp, type ForwardContext } from '@alphadrop/nn';
 import { auroc, classificationMetrics, mcForward, mcPredictProbs, regressionMetrics, tileSamples } from '@alphadrop/bbalpha';
 
@@ -63,7 +65,7 @@ describe('metrics (spec Ex.4)', () => {
   const samples = [0.7, 0.2, 0.1, 0.5, 0.3, 0.2, 0.1, 0.8, 0.1, 0.3, 0.4, 0.3];
   const mean = [0.6, 0.25, 0.15, 0.2, 0.6, 0.2];
   it('accuracy, log-likelihood, entropy', () => {
-    const m = classificationMetrics(mean, [0, 1], 3, { probs: samples, K: 2 });
+    const m = classificationMetrics(mean, [0, 1], 3, { probs: samples, samples: 2 });
     expect(m.accuracy).toBe(1);
     expect(m.logLikelihoodSum).toBeCloseTo(-1.021651, 6);
     expect(m.logLikelihood).toBeCloseTo(-0.510826, 6);

@@ -3,9 +3,9 @@
 // execute, and statistical tests that the draws of different purposes are unrelated.
 import { describe, expect, it } from 'vitest';
 import {
-  cpuBackend, derive, dropout, getBackend, keyFor, ones, Prim, rootKey, setBackend, tensor, ValueError,
-  type Backend, type PhiloxCoords, type PrimParams,
+  cpuBackend, derive, getBackend, keyFor, ones, rootKey, setBackend, tensor, ValueError, type Backend,
 } from '@alphadrop/core';
+import { dropout, Prim, type PhiloxCoords, type PrimParams } from '@alphadrop/core/backend';
 import { dropoutCoordinates, mlp } from '@alphadrop/nn';
 import { evaluateClassifier, fgsm, trainClassifier } from '@alphadrop/bbalpha';
 

@@ -3,6 +3,7 @@
 // window.__alphadrop for the driver (chromium.test.ts).
 
 import * as core from '@alphadrop/core';
+import * as backend from '@alphadrop/core/backend';
 import { createWebGpuBackend, acquireBrowserDevice } from '@alphadrop/kernels';
 
 interface CaseResult {
@@ -33,14 +34,14 @@ function compare(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number):
 
 const u = (shape: number[], i: number) => core.randomUniform(shape, core.keyFor(0, 'user', i), -1, 1);
 // dropout layer 2 at step 2^32 + 1: every counter word of the mask is non-zero
-const drop: core.DropoutParams = { keepProb: 0.5, key: core.keyFor(77, 'trainDropout'), counter: [2, 1, 1] };
+const drop: backend.DropoutParams = { keepProb: 0.5, key: core.keyFor(77, 'trainDropout'), counter: [2, 1, 1] };
 
 const cases: [string, () => core.Tensor, number][] = [
   ['random bits (bit-identical)', () => core.randomBits([37], { key: core.keyFor(5, 'user'), counter: [1, 2, 3] }), 0],
   ['add with broadcasting', () => core.add(u([9, 7], 1), u([7], 2)), 1e-6],
   ['matmul 33x20x17, transB', () => core.matmul(u([33, 20], 3), u([17, 20], 4), { transB: true }), 1e-4],
   ['linear with dropout, bias, relu', () => core.linear(u([24, 13], 5), u([13, 6], 6), u([6], 7), { activation: 'relu', dropout: drop }), 1e-4],
-  ['dropout mask (bit-identical)', () => core.dropout(core.ones([50]), drop), 0],
+  ['dropout mask (bit-identical)', () => backend.dropout(core.ones([50]), drop), 0],
   ['sum over axis 0', () => core.sum(u([300, 3], 8), 0), 1e-4],
   ['logSoftmax', () => core.logSoftmax(core.mul(u([5, 10], 9), 20)), 1e-5],
   [

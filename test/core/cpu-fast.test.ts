@@ -5,11 +5,12 @@
 // Kernels that sum in the oracle's order must match it bit for bit (`exact`, the default);
 // the rest (convolution, multi-pass sums) within a relative 1e-6 of f32 rounding.
 import { afterAll, describe, expect, it } from 'vitest';
+import { ValueError, keyFor, type DType, type HostArray, type Key } from '@alphadrop/core';
 import {
-  Prim, fastKernels, referenceKernels, shapeRules, allocHost, ValueError, UNARY_PRIMS, BINARY_PRIMS,
-  configureFastCpuThreads, fastCpuThreadStats, fastCpuThreadsReady, keyFor, splitU64,
-  type DType, type DropoutParams, type HostArray, type Key, type PrimParams, type CpuOperand,
-} from '@alphadrop/core';
+  Prim, fastKernels, referenceKernels, shapeRules, allocHost, UNARY_PRIMS, BINARY_PRIMS,
+  configureFastCpuThreads, fastCpuThreadStats, fastCpuThreadsReady, splitU64, type DropoutParams,
+  type PrimParams, type CpuOperand,
+} from '@alphadrop/core/backend';
 
 /** An input: a shape with a dtype (random values), or explicit values. */
 type In = [shape: number[], dtype?: DType, values?: ArrayLike<number>];

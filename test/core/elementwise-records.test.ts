@@ -5,7 +5,9 @@
 // tables derived from the records are tested in grad.test.ts, nonfinite.test.ts,
 // cpu-fast.test.ts and test/kernels/elementwise.test.ts.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, allocHost, referenceKernels, shapeRules, type CpuOperand } from '@alphadrop/core';
+import {
+  BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, allocHost, referenceKernels, shapeRules, type CpuOperand,
+} from '@alphadrop/core/backend';
 import { pick } from '../../packages/core/src/elementwise/record.js';
 
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1.5, -2, 0.25, -1, 1e-30, -1e30, 40, -40];

@@ -3,10 +3,11 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  AlphadropError, DTypeError, DeviceError, Prim, ShapeError, StateError, ValueError, add, apply, argmax, concat, conv2d,
-  cpuBackend, expand, gather, log, matmul, maxPool2d, oneHot, ones, pad, permute, reshape, scatterAdd, setBackend, slice,
-  sum, tensor, transpose, zeros, type Tensor,
+  AlphadropError, DTypeError, DeviceError, ShapeError, StateError, ValueError, add, argmax, concat, conv2d,
+  cpuBackend, expand, gather, log, matmul, maxPool2d, oneHot, ones, pad, permute, reshape, scatterAdd,
+  setBackend, slice, sum, tensor, transpose, zeros, type Tensor,
 } from '@alphadrop/core';
+import { Prim, apply } from '@alphadrop/core/backend';
 
 setBackend(cpuBackend('reference'));
 

@@ -7,16 +7,20 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import {
-  Prim, StateError, Tensor, abs, add, apply, argmax, cast, concat, conv2d, cos, cpuBackend, crossEntropy, div, exp,
-  expand, floor, gather, grad, greater, less, log, log1p, logSoftmax, logsumexp, matmul, max, maxPool2d, maximum,
-  memory, minimum, mse, mul, neg, oneHot, pad, permute, pow, randomBits, randomUniform, reciprocal, relu, reshape,
-  scatterAdd, setBackend, sigmoid, sign, sin, slice, softmax, sqrt, stopGradient, sub, sum, tanh, tensor, tidy,
-  transpose, valueAndGradsOf, vjpRules, where, type Conv2dGeometry, type Pool2dGeometry, type Shape,
-  linear, dropout, optimizerUpdate, logsumexpComposite, bernoulli, bbAlphaEnergy, keyFor, type DropoutParams,
+  StateError, Tensor, abs, add, argmax, cast, concat, conv2d, cos, cpuBackend, crossEntropy, div, exp,
+  expand, floor, gather, grad, greater, less, log, log1p, logSoftmax, logsumexp, matmul, max, maxPool2d,
+  maximum, memory, minimum, mse, mul, neg, oneHot, pad, permute, pow, randomBits, randomUniform, reciprocal,
+  relu, reshape, scatterAdd, setBackend, sigmoid, sign, sin, slice, softmax, sqrt, stopGradient, sub, sum,
+  tanh, tensor, tidy, transpose, valueAndGradsOf, where, type Shape, linear, bernoulli, keyFor,
 } from '@alphadrop/core';
 import {
-  BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, softplus, type BinaryPrim, type TestDomain, type UnaryPrim,
-} from '@alphadrop/core';
+  Prim, apply, vjpRules, type Conv2dGeometry, type Pool2dGeometry, dropout, optimizerUpdate,
+  logsumexpComposite, fusedBBAlphaLoss, type DropoutParams,
+} from '@alphadrop/core/backend';
+import { softplus } from '@alphadrop/core';
+import {
+  BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, type BinaryPrim, type TestDomain, type UnaryPrim,
+} from '@alphadrop/core/backend';
 import { awayFromZero, checkGrad, distinct, prng, uniform, values } from '../helpers/gradcheck.js';
 
 const backend = cpuBackend('reference');
@@ -416,10 +420,10 @@ const gradCases: { [P in Prim]: Case[] } = {
   ],
   [Prim.BBAlphaLoss]: [
     ...[0, 5e-4, 0.5, 1, -0.7].map((alpha) =>
-      c(`bbAlphaEnergy α=${alpha} (mean and per point)`, () => {
+      c(`fusedBBAlphaLoss α=${alpha} (mean and per point)`, () => {
         const labels = tensor(Int32Array.from([2, 0, 1]), [3]);
-        checkGrad(`bb${alpha}`, (l) => bbAlphaEnergy(l, labels, alpha), [U([3, 4, 5], -2, 2)]);
-        checkGrad(`bbn${alpha}`, (l) => bbAlphaEnergy(l, labels, alpha, 'none'), [U([3, 2, 4], -2, 2)]);
+        checkGrad(`bb${alpha}`, (l) => fusedBBAlphaLoss(l, labels, alpha), [U([3, 4, 5], -2, 2)]);
+        checkGrad(`bbn${alpha}`, (l) => fusedBBAlphaLoss(l, labels, alpha, 'none'), [U([3, 2, 4], -2, 2)]);
       }),
     ),
   ],
@@ -427,7 +431,7 @@ const gradCases: { [P in Prim]: Case[] } = {
     c('bbAlphaLossGrad refuses a second derivative with a typed error', () => {
       const labels = tensor(Int32Array.from([1, 0]), [2]);
       const l = U([2, 3, 4]);
-      expect(() => grad((x) => sum(grad((y) => bbAlphaEnergy(y, labels, 0.5))(x)[0]!))(l)).toThrow(StateError);
+      expect(() => grad((x) => sum(grad((y) => fusedBBAlphaLoss(y, labels, 0.5))(x)[0]!))(l)).toThrow(StateError);
       expect(vjpRan(Prim.BBAlphaLossGrad)).toBe(true);
     }),
   ],

@@ -1,10 +1,11 @@
 // Inputs that used to turn into silent NaNs: tensor() of non-numbers or ragged arrays, the
 // fused BB-α energy with K = 0 samples; and the M·K working-set guard on the CPU.
 import { afterEach, describe, expect, it } from 'vitest';
+import { DTypeError, ShapeError, ValueError, cpuBackend, memory, setBackend, tensor } from '@alphadrop/core';
 import {
-  CPU_MEMORY_ENV, DEFAULT_CPU_MEMORY_BYTES, DTypeError, ShapeError, ValueError, bbAlphaEnergy, checkWorkingSet, cpuBackend,
-  estimateWorkingSet, memory, parseByteSize, setBackend, tensor,
-} from '@alphadrop/core';
+  CPU_MEMORY_ENV, DEFAULT_CPU_MEMORY_BYTES, fusedBBAlphaLoss, checkWorkingSet, estimateWorkingSet,
+  parseByteSize,
+} from '@alphadrop/core/backend';
 
 setBackend(cpuBackend('reference'));
 
@@ -52,13 +53,13 @@ describe('tensor() refuses what is not numeric data', () => {
   });
 });
 
-describe('fused bbAlphaEnergy with K = 0', () => {
+describe('fused fusedBBAlphaLoss with K = 0', () => {
   it('refuses in the shape rule (every backend) with the ValueError the composed loss throws', () => {
     const logits = tensor(new Float64Array(0), [2, 0, 3]);
     const labels = tensor(Int32Array.from([0, 1]), [2]);
     for (const reduction of ['mean', 'none'] as const) {
-      expect(() => bbAlphaEnergy(logits, labels, 0.5, reduction)).toThrow(ValueError);
-      expect(() => bbAlphaEnergy(logits, labels, 0.5, reduction)).toThrow(/bbAlphaLoss: expected K >= 1 samples, got 0/);
+      expect(() => fusedBBAlphaLoss(logits, labels, 0.5, reduction)).toThrow(ValueError);
+      expect(() => fusedBBAlphaLoss(logits, labels, 0.5, reduction)).toThrow(/bbAlphaLoss: expected K >= 1 samples, got 0/);
     }
   });
 });

@@ -2,9 +2,10 @@
 // and the properties of the random tensors built on them.
 import { describe, expect, it } from 'vitest';
 import {
-  philox4x32, threefry2x32, randomBits, randomUniform, randomNormal, bernoulli, bitsToUniform, mulhi32, keepThreshold,
-  ValueError, cpuBackend, setBackend, memory, keyFor, rootKey, derive, type Key, type Purpose,
+  randomBits, randomUniform, randomNormal, bernoulli, ValueError, cpuBackend, setBackend, memory, keyFor,
+  rootKey, derive, type Key, type Purpose,
 } from '@alphadrop/core';
+import { philox4x32, threefry2x32, bitsToUniform, mulhi32, keepThreshold } from '@alphadrop/core/backend';
 
 setBackend(cpuBackend('reference'));
 

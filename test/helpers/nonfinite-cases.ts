@@ -10,7 +10,8 @@
 // rule, logsumexp's non-finite shift, padding products in the conv family, saturating
 // casts) are stated in cpu/reference.ts's header and in each `rule` below.
 
-import { Prim, type BinaryPrim, type DType, type PrimParams, type UnaryPrim } from '@alphadrop/core';
+import { type DType } from '@alphadrop/core';
+import { Prim, type BinaryPrim, type PrimParams, type UnaryPrim } from '@alphadrop/core/backend';
 
 export interface CaseInput {
   readonly shape: readonly number[];

@@ -7,9 +7,10 @@
 import { existsSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import {
-  bitsToUniform, BINARY_PRIMS, cpuBackend, getBackend, keyFor, philoxFill, setBackend, sizeOf, tensor, tidy, UNARY_PRIMS,
-  type Backend, type DType, type HostArray, type Prim, type Shape, type Tensor,
+  cpuBackend, getBackend, keyFor, setBackend, tensor, tidy, type Backend, type DType, type HostArray,
+  type Shape, type Tensor,
 } from '@alphadrop/core';
+import { bitsToUniform, BINARY_PRIMS, philoxFill, sizeOf, UNARY_PRIMS, type Prim } from '@alphadrop/core/backend';
 import { createWebGpuBackend, type WebGpuBackend } from '@alphadrop/kernels';
 import { acquireNodeDevice } from '../../packages/kernels/src/device/node.js';
 

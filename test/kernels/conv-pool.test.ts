@@ -5,7 +5,8 @@
 // Each geometry is one pipeline per primitive (~0.3 s to compile on lavapipe), so the
 // geometries are few and each one exercises several features.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Prim, apply, conv2d, maxPool2d, sizeOf, windowOut, type Tensor } from '@alphadrop/core';
+import { conv2d, maxPool2d, type Tensor } from '@alphadrop/core';
+import { Prim, apply, sizeOf, windowOut } from '@alphadrop/core/backend';
 import { convProblem, gemmOf, tiling } from '../../packages/kernels/src/kernels/conv.js';
 import { coversItsPrimitives, getTestBackend, gpuCase, rand, randInt, type Tolerance } from '../helpers/webgpu.js';
 

@@ -4,9 +4,10 @@
 // scalars) and the edge values where f32 implementations usually break.
 import { beforeAll, describe } from 'vitest';
 import {
-  BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, abs, add, apply, cast, compare, div, exp, floor, log, log1p, maximum, minimum,
-  mul, neg, pow, reciprocal, relu, sigmoid, sign, softplus, sqrt, sub, tanh, tensor, where, type CompareOp, type DType, type Tensor,
+  abs, add, cast, compare, div, exp, floor, log, log1p, maximum, minimum, mul, neg, pow, reciprocal, relu,
+  sigmoid, sign, softplus, sqrt, sub, tanh, tensor, where, type CompareOp, type DType, type Tensor,
 } from '@alphadrop/core';
+import { BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, apply } from '@alphadrop/core/backend';
 import { coversItsPrimitives, getTestBackend, gpuCase, rand, randBool, randInt } from '../helpers/webgpu.js';
 
 beforeAll(async () => {

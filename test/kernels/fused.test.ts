@@ -3,7 +3,10 @@
 // the CPU's (same Philox coordinates), logsumexp in both strategies with extreme values,
 // and the optimizer update for every rule.
 import { afterAll, describe } from 'vitest';
-import { Prim, apply, bbAlphaEnergy, dropout, keyFor, linear, logsumexp, matmul, optimizerUpdate, mul, splitU64, type DropoutParams } from '@alphadrop/core';
+import { keyFor, linear, logsumexp, matmul, mul } from '@alphadrop/core';
+import {
+  Prim, apply, fusedBBAlphaLoss, dropout, optimizerUpdate, splitU64, type DropoutParams,
+} from '@alphadrop/core/backend';
 import { getTestBackend, gpuCase, rand, randInt } from '../helpers/webgpu.js';
 
 afterAll(async () => (await getTestBackend()).device.destroy());
@@ -32,8 +35,8 @@ describe('dropout and logsumexp on WebGPU', () => {
 describe('fused BB-α loss on WebGPU', () => {
   const labels = () => randInt([130], 40, 0, 9);
   for (const alpha of [0, 5e-4, 0.5, 1, -0.5])
-    gpuCase(`bbAlphaEnergy mean, α=${alpha}`, () => bbAlphaEnergy(rand([130, 10, 10], 41, -4, 4), labels(), alpha), { rtol: 1e-4, atol: 1e-6 });
-  gpuCase('bbAlphaEnergy per point, K=3, C=7', () => bbAlphaEnergy(rand([33, 3, 7], 42, -4, 4), randInt([33], 43, 0, 6), 0.5, 'none'), { rtol: 1e-4, atol: 1e-6 });
+    gpuCase(`fusedBBAlphaLoss mean, α=${alpha}`, () => fusedBBAlphaLoss(rand([130, 10, 10], 41, -4, 4), labels(), alpha), { rtol: 1e-4, atol: 1e-6 });
+  gpuCase('fusedBBAlphaLoss per point, K=3, C=7', () => fusedBBAlphaLoss(rand([33, 3, 7], 42, -4, 4), randInt([33], 43, 0, 6), 0.5, 'none'), { rtol: 1e-4, atol: 1e-6 });
   gpuCase('bbAlphaLossGrad (mean)', () => apply(Prim.BBAlphaLossGrad, [rand([130, 10, 10], 44, -4, 4), labels(), rand([], 45, 0.5, 2)], { alpha: 0.5, reduction: 'mean' }), { rtol: 1e-4, atol: 1e-7 });
   gpuCase('bbAlphaLossGrad (none, α=0)', () => apply(Prim.BBAlphaLossGrad, [rand([33, 3, 7], 46, -4, 4), randInt([33], 47, 0, 6), rand([33], 48)], { alpha: 0, reduction: 'none' }), { rtol: 1e-4, atol: 1e-7 });
 });

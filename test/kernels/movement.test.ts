@@ -3,9 +3,10 @@
 // scatter-add and one-hot, over odd shapes, size-1 dims and every stored dtype.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  Prim, concat, expand, gather, oneHot, pad, permute, referenceKernels, reshape, scatterAdd, slice, tensor, transpose,
-  type DType, type HostArray,
+  concat, expand, gather, oneHot, pad, permute, reshape, scatterAdd, slice, tensor, transpose, type DType,
+  type HostArray,
 } from '@alphadrop/core';
+import { Prim, referenceKernels } from '@alphadrop/core/backend';
 import { CONCAT_INPUTS_PER_PROGRAM, concatPlan } from '../../packages/kernels/src/kernels/movement.js';
 import { coversItsPrimitives, getTestBackend, gpuCase, rand, randBool, randInt } from '../helpers/webgpu.js';
 

@@ -5,7 +5,10 @@
 // never occur (lavapipe folds x != x to false), so this is what proves the kernels' explicit
 // bit tests survive compilation. The CPU side is test/core/nonfinite.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Prim, allocHost, referenceKernels, shapeRules, type CpuOperand, type HostArray, type Operand, type PrimParams } from '@alphadrop/core';
+import { type HostArray } from '@alphadrop/core';
+import {
+  Prim, allocHost, referenceKernels, shapeRules, type CpuOperand, type Operand, type PrimParams,
+} from '@alphadrop/core/backend';
 import type { WebGpuBackend } from '@alphadrop/kernels';
 import { NONFINITE, firstDifference, meetsExpectation, type CaseInput, type NonfiniteCase } from '../helpers/nonfinite-cases.js';
 import { getTestBackend } from '../helpers/webgpu.js';

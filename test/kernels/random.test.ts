@@ -5,7 +5,10 @@
 // directly on the host. Normals go through transcendentals and agree to a tolerance;
 // Bernoulli masks exactly.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bernoulli, derive, keyFor, philox4x32, randomBits, randomNormal, randomUniform, rootKey, type RandomSource } from '@alphadrop/core';
+import {
+  bernoulli, derive, keyFor, randomBits, randomNormal, randomUniform, rootKey, type RandomSource,
+} from '@alphadrop/core';
+import { philox4x32 } from '@alphadrop/core/backend';
 import { coversItsPrimitives, getTestBackend, gpuCase, runOn } from '../helpers/webgpu.js';
 
 beforeAll(async () => {

@@ -29,6 +29,15 @@ describe('sum', () => {
   gpuCase('rank 0 and size-1 axes', () => sum(rand([1, 9, 1], 11), [0, 2]), SUM_TOL);
   gpuCase('i32 exact (workgroup)', () => sum(randInt([2, 777], 12, -1000, 1000), 1));
   gpuCase('u32 exact (thread)', () => sum(randInt([9, 17], 13, 0, 1000, 'u32'), 0));
+  gpuCase('all of [300007]: split over 74 workgroups, then combined', () => sum(rand([300007], 14)), { rtol: 1e-5, atol: 1e-3 });
+  gpuCase('last axis of [2, 150001] (split, two outputs)', () => sum(rand([2, 150001], 15), 1), { rtol: 1e-5, atol: 1e-3 });
+  gpuCase('i32 exact (split)', () => sum(randInt([200003], 16, -1000, 1000)));
+  gpuCase('a NaN or an Inf anywhere in a split sum', () => {
+    const v = new Float32Array(3 * 100003).map((_, i) => Math.cos(i));
+    v[54321] = NaN; // row 0
+    v[200006 + 99999] = Infinity; // row 2, last chunk
+    return sum(tensor(v, [3, 100003]), 1);
+  }, { rtol: 1e-5, atol: 1e-3 });
 });
 
 describe('max', () => {
@@ -40,6 +49,16 @@ describe('max', () => {
   gpuCase('NaN propagates (thread and workgroup)', () => {
     const v = Array.from({ length: 2 * 300 }, (_, i) => (i === 17 || i === 460 ? NaN : Math.sin(i)));
     return max(tensor(v, [2, 300]), 1);
+  });
+  gpuCase('all of [250001] (split), NaN in the last chunk', () => {
+    const v = new Float32Array(250001).map((_, i) => Math.sin(i));
+    v[249000] = NaN;
+    return max(tensor(v, [250001]));
+  });
+  gpuCase('-Infinity only but one value (split)', () => {
+    const v = new Float32Array(120000).fill(-Infinity);
+    v[77777] = -3;
+    return max(tensor(v, [2, 60000]), 1);
   });
   gpuCase('NaN propagates (thread, short rows)', () => max(tensor([1, NaN, 3, 4, 5, 6, NaN, 0, 2], [3, 3]), 1));
   gpuCase('i32 with negatives (workgroup)', () => max(randInt([3, 900], 5, -1e6, -10), 1));

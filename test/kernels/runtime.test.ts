@@ -6,9 +6,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  Prim, abs, add, argmax, crossEntropy, exp, getBackend, matmul, memory, mul, neg, keyFor, philoxFill, randomBits, randomUniform,
-  relu, setBackend, sqrt, sub, tensor, tidy, valueAndGradsOf, type Tensor,
+  abs, add, argmax, crossEntropy, exp, getBackend, matmul, memory, mul, neg, keyFor, randomBits,
+  randomUniform, relu, setBackend, sqrt, sub, tensor, tidy, valueAndGradsOf, type Tensor,
 } from '@alphadrop/core';
+import { Prim, philoxFill } from '@alphadrop/core/backend';
 import type { GpuStorage, WebGpuBackend } from '@alphadrop/kernels';
 import { GPU_PRIM_COVERAGE, getTestBackend } from '../helpers/webgpu.js';
 

@@ -1,7 +1,8 @@
 // The working-set guard on WebGPU reads the device's real limits (the adapter's maxima,
 // which the Node device layer requests): one buffer must hold the widest M·K activation.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkWorkingSet, memory, ValueError } from '@alphadrop/core';
+import { memory, ValueError } from '@alphadrop/core';
+import { checkWorkingSet } from '@alphadrop/core/backend';
 import { getTestBackend } from '../helpers/webgpu.js';
 
 beforeAll(async () => {

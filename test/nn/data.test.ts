@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { DataError, ValueError, cpuBackend, derive, memory, philoxFill, rootKey } from '@alphadrop/core';
+import { DataError, ValueError, cpuBackend, derive, memory, rootKey } from '@alphadrop/core';
+import { philoxFill } from '@alphadrop/core/backend';
 import { DeviceDataset, batchCount, epochBatches, gatherRows, parseIdx, permutation, shuffleKey } from '@alphadrop/nn';
 import { FASHION_MNIST_DEBIAN_DIR, loadFashionMnist, loadMnist, readIdxFile } from '@alphadrop/nn/node';
 import { mnistForTests } from '../helpers/data.js';

@@ -3,9 +3,10 @@
 // hand-written updates.
 import { describe, expect, it } from 'vitest';
 import {
-  add, cpuBackend, crossEntropy, dropout, matmul, memory, mul, relu, setBackend, sub, tensor, tidy, valueAndGradsOf,
+  add, cpuBackend, crossEntropy, matmul, memory, mul, relu, setBackend, sub, tensor, tidy, valueAndGradsOf,
   randomUniform, keyFor, derive, rootKey, ValueError, type Tensor,
 } from '@alphadrop/core';
+import { dropout } from '@alphadrop/core/backend';
 import {
   Conv2d, Dropout, Flatten, Linear, MaxPool2d, Optimizer, ReLU, Sequential, dropoutCoordinates, fit, mlp,
   schedules, type ForwardContext,
@@ -41,7 +42,7 @@ describe('Sequential fuses Dropout → Linear → ReLU and equals the compositio
     const kinds = model.layers.map((l) => l.constructor.name);
     expect(kinds).toEqual(['Dropout', 'Linear', 'ReLU', 'Dropout', 'Linear', 'ReLU', 'Dropout', 'Linear']);
     expect(model.layers.filter((l) => l instanceof Dropout).map((l) => (l as Dropout).layerIndex)).toEqual([0, 1, 2]);
-    expect(model.parameterInfo().map(([n, i]) => `${n}:${i.kind}:${i.inputKeepProb}`)).toEqual([
+    expect(model.parameterInfo().map(([n, i]) => `${n}:${i.kind}:${i.inputDropoutRate}`)).toEqual([
       '1.weight:weight:0.5', '1.bias:bias:0.5', '4.weight:weight:0.5', '4.bias:bias:0.5', '7.weight:weight:0.5', '7.bias:bias:0.5',
     ]);
   });
@@ -106,7 +107,7 @@ describe('weight initialisation keys', () => {
 describe('flat-buffer optimizers', () => {
   const oneStep = (rule: 'sgd' | 'momentum' | 'nesterov' | 'adam', wd = 0) => {
     const model = new Sequential([new Dropout(0.5), new Linear(3, 2, { seed: 1, index: 0 })]);
-    const opt = new Optimizer(model, { rule, lr: 0.1, momentum: 0.9, weightDecay: wd, decayForm: 'keepProb' });
+    const opt = new Optimizer(model, { rule, lr: 0.1, momentum: 0.9, weightDecay: wd, decayForm: 'dropoutScaled' });
     const before = model.parameters().map(vals);
     const g = [tensor(Float32Array.from([1, 2, 3, 4, 5, 6]), [3, 2]), tensor(Float32Array.from([0.5, -0.5]), [2])];
     opt.apply(g);

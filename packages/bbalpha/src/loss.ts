@@ -7,9 +7,10 @@
 // VJPs (∂ℓ/∂ll_{n,k} = −softmax_k(α·ll_{n,·}), the importance weights).
 
 import {
-  DTypeError, SMALL_ALPHA, ShapeError, ValueError, add, bbAlphaEnergy, exp, fmtShape, logSoftmax, logsumexp, mean, mul, neg, oneHot, reshape,
-  sub, sum, type Tensor,
+  DTypeError, ShapeError, ValueError, add, exp, logSoftmax, logsumexp, mean, mul, neg, oneHot, reshape, sub,
+  sum, type Tensor,
 } from '@alphadrop/core';
+import { SMALL_ALPHA, fusedBBAlphaLoss, fmtShape } from '@alphadrop/core/backend';
 
 
 function checkAlpha(where: string, alpha: number): void {
@@ -51,7 +52,7 @@ export function classLogLikelihood(logits: Tensor, labels: Tensor): Tensor {
 export function bbAlphaLoss(logits: Tensor, labels: Tensor, alpha: number): Tensor {
   checkAlpha('bbAlphaLoss', alpha);
   checkLabels(logits, labels);
-  return bbAlphaEnergy(logits, labels, alpha, 'mean');
+  return fusedBBAlphaLoss(logits, labels, alpha, 'mean');
 }
 
 /** bbAlphaLoss from primitives (differentiable to any order). */

@@ -3,7 +3,8 @@
 // checkWorkingSet against the backend's limits. mcForward and the training entry points
 // call it before they tile M inputs into M·K rows.
 
-import { checkWorkingSet, fmtShape, sizeOf, ShapeError, windowOut, type Backend, type DType, type Shape, type WorkingSetEstimate } from '@alphadrop/core';
+import { ShapeError, type Backend, type DType, type Shape } from '@alphadrop/core';
+import { checkWorkingSet, fmtShape, sizeOf, windowOut, type WorkingSetEstimate } from '@alphadrop/core/backend';
 import { Conv2d, Flatten, Linear, MaxPool2d, Reshape, Sequential, type Module } from '@alphadrop/nn';
 
 /** What mcForward names when it cannot tell training from prediction. */

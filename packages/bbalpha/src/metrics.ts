@@ -47,14 +47,15 @@ export function entropyOf(p: ArrayLike<number>, at: number, C: number): number {
 }
 
 /**
- * Metrics of MC predictive probabilities p̄ [n, C] against labels [n]. With `samples`
- * (per-sample probabilities [n, K, C]) also the mutual information and variation ratio.
+ * Metrics of MC predictive probabilities p̄ [n, C] against labels [n]. With `perSample`
+ * (the probabilities of each of the `samples` MC samples, [n, samples, C]) also the mutual
+ * information and variation ratio.
  */
 export function classificationMetrics(
   meanProbs: ArrayLike<number>,
   labels: ArrayLike<number>,
   C: number,
-  samples?: { probs: ArrayLike<number>; K: number },
+  perSample?: { probs: ArrayLike<number>; samples: number },
   bins = 15,
 ): ClassificationMetrics {
   const n = checkShapes('classificationMetrics', meanProbs, labels, C);
@@ -90,8 +91,8 @@ export function classificationMetrics(
     brier: brier / n,
     n,
   };
-  if (samples) {
-    const { probs, K } = samples;
+  if (perSample) {
+    const { probs, samples: K } = perSample;
     if (probs.length !== n * K * C) throw new ShapeError('classificationMetrics', `samples of ${n}×${K}×${C}`, `${probs.length}`);
     let mi = 0, vr = 0;
     const votes = new Int32Array(C);

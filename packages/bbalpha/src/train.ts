@@ -7,7 +7,7 @@ import { bbAlphaLoss } from './loss.js';
 import { mcForward } from './mc.js';
 import { checkMcTile } from './mc-working-set.js';
 
-export interface BbAlphaTrainOptions {
+export interface BBAlphaTrainOptions {
   alpha: number;
   /** MC samples per input during training (K). */
   samples: number;
@@ -20,7 +20,7 @@ export interface BbAlphaTrainOptions {
 }
 
 /** Trains `model` on images [n, d] and labels [n]; the data go to the device once. */
-export async function trainClassifier(model: Module, images: Float32Array, labels: Int32Array, o: BbAlphaTrainOptions): Promise<FitResult> {
+export async function trainClassifier(model: Module, images: Float32Array, labels: Int32Array, o: BBAlphaTrainOptions): Promise<FitResult> {
   const n = labels.length;
   const d = images.length / n;
   checkMcTile('trainClassifier', model, [o.batchSize, d], o.samples, { training: true, flag: 'samples (--samples) or batchSize (--batch-size)' });

@@ -75,6 +75,6 @@ export function optimizerUpdate(
  * in @alphadrop/bbalpha (bbAlphaPerPoint of the class log-likelihoods); its gradient is
  * one primitive too. No second derivative: use the composition for that.
  */
-export function bbAlphaEnergy(logits: Tensor, labels: Tensor, alpha: number, reduction: 'mean' | 'none' = 'mean'): Tensor {
+export function fusedBBAlphaLoss(logits: Tensor, labels: Tensor, alpha: number, reduction: 'mean' | 'none' = 'mean'): Tensor {
   return apply(Prim.BBAlphaLoss, [logits, labels], { alpha, reduction });
 }

@@ -103,9 +103,6 @@ function typedArrayDType(v: unknown): DType | undefined {
   return undefined;
 }
 
-/** Alias of tensor() under the name the issue tracker and tfjs users expect. */
-export const fromArray = tensor;
-
 export function scalar(value: number, opts: CreateOptions = {}): Tensor {
   return full([], value, opts);
 }
@@ -290,7 +287,6 @@ export function transpose(x: Tensor, axisA = -2, axisB = -1): Tensor {
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   return apply(Prim.Expand, [x], { shape: [...shape] });
 }
-export const broadcastTo = expand;
 
 /** begin per axis (negative counts from the end); size -1 means "to the end". */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {

@@ -1,7 +1,7 @@
 // The WGSL table: one kernel module (runtime/kernel-module.ts) per core primitive. A mapped
 // type over the Prim enum, so a primitive without a GPU kernel does not compile.
 
-import { Prim } from '@alphadrop/core';
+import { Prim } from '@alphadrop/core/backend';
 import { specModule, type KernelTable } from './runtime/kernel-module.js';
 import { binaryModules, castPlan, comparePlan, copyPlan, unaryModules, wherePlan } from './kernels/elementwise.js';
 import { argmaxModule, maxModule, sumModule } from './kernels/reduce.js';

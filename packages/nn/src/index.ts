@@ -1,5 +1,9 @@
-// @alphadrop/nn: layers, optimizers, the training loop, checkpoints and data sets.
-// Data loaders whose parsing is pure live here; Node file access is in the /node entry.
+/**
+ * Layers, optimizers, the training loop, checkpoints and data sets.
+ * Data loaders whose parsing is pure live here; Node file access is in the /node entry.
+ *
+ * @module @alphadrop/nn
+ */
 
 export * from './data/uci.js';
 export { Module, type Mode, type ForwardContext, type ParameterInfo } from './module.js';

@@ -21,8 +21,8 @@ export interface ForwardContext {
 export interface ParameterInfo {
   /** 'weight' parameters (kernels) get weight decay; biases do not (as in the paper's code). */
   kind: 'weight' | 'bias';
-  /** Keep probability of the dropout feeding this layer (1 without dropout), for the p-weighted decay. */
-  inputKeepProb: number;
+  /** Rate of the dropout feeding this layer (0 without dropout), for the dropout-scaled decay. */
+  inputDropoutRate: number;
 }
 
 export abstract class Module {
@@ -33,7 +33,7 @@ export abstract class Module {
   abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
 
   protected addParameter(name: string, t: Tensor, kind: ParameterInfo['kind']): Tensor {
-    this.ownParams.set(name, { tensor: keep(t), info: { kind, inputKeepProb: 1 } });
+    this.ownParams.set(name, { tensor: keep(t), info: { kind, inputDropoutRate: 0 } });
     return t;
   }
 
@@ -68,9 +68,9 @@ export abstract class Module {
     return this.namedParameters().map(([, t]) => t);
   }
 
-  /** Sets the input keep probability recorded for this module's weights. */
-  setInputKeepProb(p: number): void {
-    for (const v of this.ownParams.values()) v.info.inputKeepProb = p;
+  /** Sets the rate of the dropout feeding this module, recorded for its weights. */
+  setInputDropoutRate(rate: number): void {
+    for (const v of this.ownParams.values()) v.info.inputDropoutRate = rate;
   }
 
   /** Replaces a parameter by dotted name; the previous tensor is disposed unless `disposeOld` is false. */

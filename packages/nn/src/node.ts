@@ -1,4 +1,8 @@
-// Node-only entry of @alphadrop/nn: file-system data loaders.
+/**
+ * Node-only entry of @alphadrop/nn: file-system data loaders.
+ *
+ * @module @alphadrop/nn/node
+ */
 export * from './data/uci-node.js';
 export * from './data/mnist-node.js';
 export * from './data/cache-node.js';

@@ -55,7 +55,7 @@ export async function evaluateClassifier(model: Module, images: Float32Array | T
   const x = images instanceof Float32Array ? tensor(images, [n, images.length / n]) : images;
   try {
     const { probs, C } = await mcSampleProbs(model, x, o);
-    return classificationMetrics(meanOverSamples(probs, n, o.samples, C), labels, C, { probs, K: o.samples });
+    return classificationMetrics(meanOverSamples(probs, n, o.samples, C), labels, C, { probs, samples: o.samples });
   } finally {
     if (images instanceof Float32Array) x.dispose();
   }

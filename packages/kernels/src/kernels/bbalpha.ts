@@ -8,7 +8,7 @@
 // is non-finite is that shift (so an Inf logit off the label gives ll = -Inf, weight 0).
 // Reference: @alphadrop/core referenceKernels[Prim.BBAlphaLoss | Prim.BBAlphaLossGrad].
 
-import { Prim, SMALL_ALPHA, type PrimParams } from '@alphadrop/core';
+import { Prim, SMALL_ALPHA, type PrimParams } from '@alphadrop/core/backend';
 import type { GpuPlan } from '../runtime/plan.js';
 import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, lit } from '../runtime/wgsl.js';

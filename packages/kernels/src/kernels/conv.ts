@@ -17,7 +17,8 @@
 // tensors, the scalar register tile, split-K.
 // Reference: @alphadrop/core referenceKernels[Prim.Conv2d | Prim.Conv2dInputGrad | Prim.Conv2dFilterGrad].
 
-import { DeviceError, Prim, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
+import { DeviceError, type Shape } from '@alphadrop/core';
+import { Prim, type OutSpec, type PrimParams } from '@alphadrop/core/backend';
 import type { GpuPlan, GpuProgram, OperandSpec } from '../runtime/plan.js';
 import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
 import { grid1d } from '../runtime/wgsl.js';

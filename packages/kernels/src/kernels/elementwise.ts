@@ -4,10 +4,11 @@
 // into the source; one invocation per output element.
 // Reference: @alphadrop/core referenceKernels (the CPU oracle) for the same primitives.
 
+import { type CompareOp, type DType, type Shape } from '@alphadrop/core';
 import {
-  BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, sizeOf,
-  type BinaryPrim, type CompareOp, type DType, type OutSpec, type Shape, type UnaryPrim, type WgslScalar,
-} from '@alphadrop/core';
+  BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, sizeOf, type BinaryPrim, type OutSpec, type UnaryPrim,
+  type WgslScalar,
+} from '@alphadrop/core/backend';
 import { specModule, type KernelModule } from '../runtime/kernel-module.js';
 import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
 import { BUILTINS, broadcastOffset, flatIndex, grid1d, lit, sameShape, storageDecls, unravel, wgslType } from '../runtime/wgsl.js';

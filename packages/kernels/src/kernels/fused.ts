@@ -4,7 +4,11 @@
 // flat parameter buffer (one dispatch for all parameters).
 // Reference: @alphadrop/core referenceKernels[Prim.FusedMatmul | Dropout | LogSumExp | OptimizerUpdate].
 
-import { keepThreshold, sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type DropoutParams, type OptimizerParams, type PrimParams, type Shape } from '@alphadrop/core';
+import { type Shape } from '@alphadrop/core';
+import {
+  keepThreshold, sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type DropoutParams, type OptimizerParams,
+  type PrimParams,
+} from '@alphadrop/core/backend';
 import type { GpuPlan } from '../runtime/plan.js';
 import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, unravel } from '../runtime/wgsl.js';

@@ -14,7 +14,8 @@
 // workgroup memory in tiles of 256, shared by the 256 invocations of a workgroup.
 // Reference: @alphadrop/core referenceKernels[Prim.Gather | Prim.ScatterAdd | Prim.OneHot].
 
-import { Prim, sizeOf, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
+import { type Shape } from '@alphadrop/core';
+import { Prim, sizeOf, type OutSpec, type PrimParams } from '@alphadrop/core/backend';
 import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
 import { specModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, lit, storageDecls, wgslType } from '../runtime/wgsl.js';

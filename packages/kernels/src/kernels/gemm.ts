@@ -14,7 +14,8 @@
 // Bindings, in every program: A (0), B (1), [bias (2)], C, [dropout uniform]: the order of
 // the fused linear primitive's operands.
 
-import { sizeOf, stridesOf, type Shape } from '@alphadrop/core';
+import { type Shape } from '@alphadrop/core';
+import { sizeOf, stridesOf } from '@alphadrop/core/backend';
 import { BUILTINS, flatIndex, grid1d } from '../runtime/wgsl.js';
 import { IEEE_WGSL } from './elementwise.js';
 import { PHILOX_WGSL } from './random.js';

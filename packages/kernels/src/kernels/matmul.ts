@@ -8,7 +8,7 @@
 // while it is loaded and bias and ReLU in the epilogue.
 // Reference: @alphadrop/core referenceKernels[Prim.Matmul].
 
-import { Prim, sizeOf, type OutSpec } from '@alphadrop/core';
+import { Prim, sizeOf, type OutSpec } from '@alphadrop/core/backend';
 import type { GpuPlan, KernelCaps, OperandSpec } from '../runtime/plan.js';
 import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
 import { NO_FUSION, scalarGemm, stridedSpec, vec4Gemm, type GemmFusion, type GemmProgram, type MatmulGeometry, type ScalarTiling, type V4Config } from './gemm.js';

@@ -3,7 +3,8 @@
 // of the slab a concat program writes), so every output element is written exactly once.
 // Reference: @alphadrop/core referenceKernels for the same primitives.
 
-import { Prim, sizeOf, stridesOf, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
+import { type Shape } from '@alphadrop/core';
+import { Prim, sizeOf, stridesOf, type OutSpec, type PrimParams } from '@alphadrop/core/backend';
 import type { BufferRole, GpuPlan, GpuProgram, OperandSpec } from '../runtime/plan.js';
 import { kernelModule, specModule, specOf, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, lit, storageDecls, unravel, wgslType } from '../runtime/wgsl.js';

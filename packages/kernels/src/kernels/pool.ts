@@ -7,7 +7,8 @@
 // invocation, so no float atomics are needed and the sum order is fixed (windows ascending).
 // Reference: @alphadrop/core referenceKernels[Prim.MaxPool2d | Prim.MaxPool2dGrad] (poolArgmax).
 
-import { Prim, sizeOf, type OutSpec, type PrimParams, type Shape } from '@alphadrop/core';
+import { type Shape } from '@alphadrop/core';
+import { Prim, sizeOf, type OutSpec, type PrimParams } from '@alphadrop/core/backend';
 import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
 import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d, lit } from '../runtime/wgsl.js';

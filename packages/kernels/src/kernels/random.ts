@@ -3,7 +3,7 @@
 // counter words arrive in a uniform block, so a new step's masks reuse the compiled pipeline.
 // Reference: @alphadrop/core referenceKernels[Prim.RandomBits].
 
-import { sizeOf, type PhiloxCoords, Prim } from '@alphadrop/core';
+import { sizeOf, type PhiloxCoords, Prim } from '@alphadrop/core/backend';
 import type { GpuPlan } from '../runtime/plan.js';
 import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
 import { BUILTINS, flatIndex, grid1d } from '../runtime/wgsl.js';

@@ -5,19 +5,10 @@
 // and one submit per step". Read-back is asynchronous and never blocks encoding.
 
 import { BufferUsage, MapMode } from './constants.js';
+import { DeviceError, type Backend, type DType, type HostArray } from '@alphadrop/core';
 import {
-  DeviceError,
-  type Backend,
-  type BackendCounters,
-  type BackendLimits,
-  type DType,
-  type HostArray,
-  type Operand,
-  type OutSpec,
-  type Prim,
-  type PrimParams,
-  sizeOf,
-} from '@alphadrop/core';
+  type BackendCounters, type BackendLimits, type Operand, type OutSpec, type Prim, type PrimParams, sizeOf,
+} from '@alphadrop/core/backend';
 import { BufferPool } from './buffer-pool.js';
 import { PipelineCache } from './pipelines.js';
 import { planKey } from './plan-key.js';

@@ -8,7 +8,7 @@
 // three functions. The table of modules (one per primitive) is a mapped type over Prim, so a
 // primitive without a module does not compile (the twin of core's referenceKernels).
 
-import { referenceKernels, type CpuKernel, type OutSpec, type Prim, type PrimParams } from '@alphadrop/core';
+import { referenceKernels, type CpuKernel, type OutSpec, type Prim, type PrimParams } from '@alphadrop/core/backend';
 import type { GpuPlan, KernelCaps, OperandSpec } from './plan.js';
 
 /** Workgroup counts of one dispatch (x, y, z). */

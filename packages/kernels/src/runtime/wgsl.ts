@@ -3,7 +3,7 @@
 // dispatch that covers more than 65535 workgroups.
 
 import type { DType, Shape } from '@alphadrop/core';
-import { stridesOf } from '@alphadrop/core';
+import { stridesOf } from '@alphadrop/core/backend';
 
 /** Storage element type: bool lives in a u32 (WGSL storage has no 8-bit type). */
 export function wgslType(dtype: DType): 'f32' | 'i32' | 'u32' {

@@ -13,7 +13,8 @@
 // equal prod(shape) × dtype size, duplicate keys and unknown fields are refused.
 // Pure (bytes in, bytes out); safetensors-node.ts does the file I/O.
 
-import { DataError, DTypeError, ShapeError, ValueError, DTYPES, bytesPerElement, type DType, type HostArray } from '@alphadrop/core';
+import { DataError, DTypeError, ShapeError, ValueError, type DType, type HostArray } from '@alphadrop/core';
+import { DTYPES, bytesPerElement } from '@alphadrop/core/backend';
 
 export interface SafetensorsEntry {
   dtype: DType;

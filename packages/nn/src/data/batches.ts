@@ -6,7 +6,10 @@
 // The same order comes out on every machine and in the browser.
 // DeviceDataset uploads a data set once and gathers minibatches on the device.
 
-import { ValueError, DataError, fromHost, gather, getBackend, keyFor, philoxFill, type Backend, type HostArray, type Key, type Tensor } from '@alphadrop/core';
+import {
+  ValueError, DataError, gather, getBackend, keyFor, type Backend, type HostArray, type Key, type Tensor,
+} from '@alphadrop/core';
+import { fromHost, philoxFill } from '@alphadrop/core/backend';
 
 function assertCount(where: string, name: string, v: number, min: number): void {
   if (!Number.isSafeInteger(v) || v < min) throw new ValueError(where, `${name}: an integer ≥ ${min}`, String(v));

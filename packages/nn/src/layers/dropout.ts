@@ -8,24 +8,27 @@
 // rows · columns ≤ 2^34. With an M×K tiled MC batch, row = n·K + k: every (input, sample)
 // row gets its own mask.
 
-import { dropout as dropoutOp, splitU64, ValueError, type DropoutParams, type Tensor } from '@alphadrop/core';
+import { ValueError, type Tensor } from '@alphadrop/core';
+import { dropout as dropoutOp, splitU64, type DropoutParams } from '@alphadrop/core/backend';
 import { Module, type ForwardContext } from '../module.js';
 
-export function dropoutCoordinates(keepProb: number, layer: number, ctx: ForwardContext): DropoutParams {
+/**
+ * The mask coordinates of dropout layer `layer` (drop probability `rate`) at `ctx.step`.
+ * The primitive takes the keep probability, 1 − rate; the public API speaks of the rate only.
+ */
+export function dropoutCoordinates(rate: number, layer: number, ctx: ForwardContext): DropoutParams {
   const [stepLo, stepHi] = splitU64('dropout', 'step', ctx.step);
-  return { keepProb, key: ctx.key, counter: [layer, stepLo, stepHi] };
+  return { keepProb: 1 - rate, key: ctx.key, counter: [layer, stepLo, stepHi] };
 }
 
 export class Dropout extends Module {
   /** Assigned by the enclosing Sequential (its order among the model's dropout layers). */
   layerIndex = 0;
-  readonly keepProb: number;
 
-  /** `rate` is the probability of dropping a unit (keep probability 1 − rate). */
+  /** `rate` is the probability of dropping a unit (as PyTorch's `p`). */
   constructor(readonly rate: number) {
     super();
     if (!(rate >= 0 && rate < 1)) throw new ValueError('Dropout', 'a rate (drop probability) in [0, 1)', String(rate));
-    this.keepProb = 1 - rate;
   }
 
   get active(): boolean {
@@ -33,7 +36,7 @@ export class Dropout extends Module {
   }
 
   coordinates(ctx: ForwardContext): DropoutParams {
-    return dropoutCoordinates(this.keepProb, this.layerIndex, ctx);
+    return dropoutCoordinates(this.rate, this.layerIndex, ctx);
   }
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {

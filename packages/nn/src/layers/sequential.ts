@@ -15,15 +15,15 @@ export class Sequential extends Module {
     super();
     this.layers = layers;
     let dropouts = 0;
-    let keepBefore = 1;
+    let rateBefore = 0;
     layers.forEach((l, i) => {
       this.addChild(String(i), l);
       if (l instanceof Dropout) {
         l.layerIndex = dropouts++;
-        keepBefore = l.keepProb;
+        rateBefore = l.rate;
       } else if (l.parameters().length > 0) {
-        l.setInputKeepProb(keepBefore);
-        keepBefore = 1;
+        l.setInputDropoutRate(rateBefore);
+        rateBefore = 0;
       }
     });
   }

@@ -4,13 +4,13 @@
 // parameters in the model. State (velocity, moments) lives in flat tensors.
 //
 // Weight decay follows the paper's code (Keras l2): λ·Σ‖W‖² added to the batch-mean loss,
-// on kernels only, so the gradient gains 2λW. decayForm 'keepProb' weights each layer's
-// term by the keep probability of the dropout feeding it (the paper's Σ p_i‖M_i‖² form).
+// on kernels only, so the gradient gains 2λW. decayForm 'dropoutScaled' weights each layer's
+// term by 1 − rate of the dropout feeding it (the paper's Σ p_i‖M_i‖² form, p_i the keep probability).
 
 import {
-  add, concat, keep, mul, noGrad, OPTIMIZER_SLOTS, optimizerUpdate, reshape, slice, sum, tensor, tidy, ValueError, zeros,
-  type OptimizerRule, type Tensor,
+  add, concat, keep, mul, noGrad, reshape, slice, sum, tensor, tidy, ValueError, zeros, type Tensor,
 } from '@alphadrop/core';
+import { OPTIMIZER_SLOTS, optimizerUpdate, type OptimizerRule } from '@alphadrop/core/backend';
 import type { Module } from '../module.js';
 
 export type Schedule = (step: number) => number;
@@ -24,7 +24,8 @@ export interface OptimizerOptions {
   beta2?: number;
   eps?: number;
   weightDecay?: number;
-  decayForm?: 'uniform' | 'keepProb';
+  /** 'uniform': λ on every weight; 'dropoutScaled': λ·(1 − rate) of the dropout feeding the layer. */
+  decayForm?: 'uniform' | 'dropoutScaled';
 }
 
 export class Optimizer {
@@ -57,7 +58,7 @@ export class Optimizer {
       let at = 0;
       named.forEach(([name, t]) => {
         const i = info.get(name)!;
-        const c = i.kind === 'weight' ? 2 * wd * (options.decayForm === 'keepProb' ? i.inputKeepProb : 1) : 0;
+        const c = i.kind === 'weight' ? 2 * wd * (options.decayForm === 'dropoutScaled' ? 1 - i.inputDropoutRate : 1) : 0;
         coef.fill(c, at, at + t.size);
         at += t.size;
       });
