@@ -35,7 +35,7 @@ export function withPrelude(code: string): string {
 }
 
 export const WORKGROUP = 256;
-const MAX_GROUPS = 65535;
+export const MAX_GROUPS = 65535;
 
 /** Workgroup counts for `threads` invocations in groups of `size`, folded into 2-D past 65535. */
 export function grid1d(threads: number, size = WORKGROUP): [number, number, number] {
