@@ -12,18 +12,18 @@ import type { ForwardContext, Module } from '@alphadrop/nn';
 import { checkMcTile } from './mc-working-set.js';
 
 /** [M, ...] → [M·K, ...], each input repeated K times in consecutive rows. */
-export function tileSamples(x: Tensor, K: number): Tensor {
-  if (!Number.isInteger(K) || K < 1) throw new ValueError('tileSamples', 'K a positive integer', String(K));
+export function tileSamples(x: Tensor, samples: number): Tensor {
+  if (!Number.isInteger(samples) || samples < 1) throw new ValueError('tileSamples', 'samples a positive integer', String(samples));
   const [M, ...rest] = x.shape;
-  return reshape(expand(reshape(x, [M!, 1, ...rest]), [M!, K, ...rest]), [M! * K, ...rest]);
+  return reshape(expand(reshape(x, [M!, 1, ...rest]), [M!, samples, ...rest]), [M! * samples, ...rest]);
 }
 
 /** One stochastic pass over K tiled copies: outputs [M, K, ...out]. */
-export function mcForward(model: Module, x: Tensor, K: number, ctx: ForwardContext): Tensor {
+export function mcForward(model: Module, x: Tensor, samples: number, ctx: ForwardContext): Tensor {
   const M = x.shape[0]!;
-  checkMcTile('mcForward', model, x.shape, K, { dtype: x.dtype, backend: x.backend });
-  const y = model.forward(tileSamples(x, K), ctx);
-  return reshape(y, [M, K, ...y.shape.slice(1)]);
+  checkMcTile('mcForward', model, x.shape, samples, { dtype: x.dtype, backend: x.backend });
+  const y = model.forward(tileSamples(x, samples), ctx);
+  return reshape(y, [M, samples, ...y.shape.slice(1)]);
 }
 
 export interface McPredictOptions {
@@ -94,9 +94,9 @@ export function* mcPasses(model: Module, x: Tensor, samples: number, o: McPassOp
 }
 
 /** MC predictions in the model's output units: samples [M, K, ...out], drawn `chunk` samples per pass (default: all in one). */
-export function mcPredictSamples(model: Module, x: Tensor, K: number, opts: McPredictOptions = {}): Tensor {
+export function mcPredictSamples(model: Module, x: Tensor, samples: number, opts: McPredictOptions = {}): Tensor {
   const parts: Tensor[] = [];
-  for (const pass of mcPasses(model, x, K, { key: predictionKey(opts), samplesPerPass: opts.chunk ?? K })) parts.push(pass.outputs);
+  for (const pass of mcPasses(model, x, samples, { key: predictionKey(opts), samplesPerPass: opts.chunk ?? samples })) parts.push(pass.outputs);
   if (parts.length === 1) return parts[0]!;
   const all = concat(parts, 1);
   for (const p of parts) p.dispose();
@@ -107,16 +107,16 @@ export function mcPredictSamples(model: Module, x: Tensor, K: number, opts: McPr
  * MC predictive probabilities p̄ = (1/K) Σ_k softmax(f_k) [M, C], from K samples drawn in
  * chunks of `chunk` (default 10; K = 100 fits memory), with the model in MC mode (dropout on).
  */
-export function mcPredictProbs(model: Module, x: Tensor, K: number, opts: McPredictOptions = {}): Tensor {
-  if (!Number.isInteger(K) || K < 1) throw new ValueError('mcPredictProbs', 'K_test a positive integer', String(K));
+export function mcPredictProbs(model: Module, x: Tensor, samples: number, opts: McPredictOptions = {}): Tensor {
+  if (!Number.isInteger(samples) || samples < 1) throw new ValueError('mcPredictProbs', 'samples (K_test) a positive integer', String(samples));
   let acc: Tensor | null = null;
-  for (const { outputs } of mcPasses(model, x, K, { key: predictionKey(opts), samplesPerPass: opts.chunk ?? 10 })) {
+  for (const { outputs } of mcPasses(model, x, samples, { key: predictionKey(opts), samplesPerPass: opts.chunk ?? 10 })) {
     const k = outputs.shape[1]!;
     const prev: Tensor | null = acc;
     const next: Tensor = noGrad(() =>
       tidy((): Tensor => {
         const s = mean(softmax(outputs, -1), 1); // [M, C]
-        const part = k === K ? s : div(mul(s, k), K);
+        const part = k === samples ? s : div(mul(s, k), samples);
         return prev ? add(prev, part) : part;
       }),
     );
