@@ -1,25 +1,38 @@
 // One BB-α training step end to end on WebGPU (issue protocol, ../shared/peers): x [128, 784]
-// uniform, labels in [0, 10), tiled K = 10 times; inverted dropout 0.5 before every Linear
-// (input included); ReLU; per-input BB-α with α = 0.5 keeping −log K; + 1e-6·Σ‖W‖² on
-// kernels (the optimizer's L2); SGD lr 0.01. Models: small 784-100-100-10, large
-// 784-1000-1000-1000-10. Protocol: warm-up, then ≥ 100 back-to-back steps, each one submit,
-// the loss read asynchronously every 10 steps, synchronised at the end. Before timing, the
-// first step's loss is checked against the CPU oracle on the same masks and weights.
+// uniform, labels in [0, 10), M = 128 inputs, K = 10 samples; per-input BB-α with α = 0.5
+// keeping −log K; + 1e-6·Σ‖W‖² on kernels (the optimizer's L2); SGD lr 0.01. Models:
+//   small  784-100-100-10 and large 784-1000-1000-1000-10: inputs tiled K times, inverted
+//          dropout 0.5 before every Linear (input included), ReLU;
+//   cnn    the paper's CNN (spec §b.3, nn's paperCnn): conv 32@3×3 → conv 32@3×3 → max-pool 2
+//          → flatten → dropout → dense 100 → dropout → dense 10. The convolutions have no
+//          dropout, so the features are computed once per image and only the dense head runs
+//          on M·K rows (cnn-step-model.ts; as ../shared/peers/torch_graph.py does).
+// Protocol: warm-up, then ≥ 100 back-to-back steps, each one submit, the loss read
+// asynchronously every 10 steps, synchronised at the end: host ms/step (and the host's encode
+// time). Before timing, the first step's loss is checked against the CPU oracle on the same
+// masks and weights. Then, where the device has 'timestamp-query', the same number of steps
+// again with every dispatch timestamped (gpu-time.ts): GPU ms/step = Σ kernel time / steps,
+// so whether the step is bound by the host or by the GPU shows; else 'gpu time: n/a'.
 // With --finiteness the step is fit's: each step also leaves its finiteness flag on the device
 // and every 10th step reads the loss and the ten flags in one asynchronous read.
-//   node step.mjs [--model small|large|both] [--steps 100] [--warmup 10] [--finiteness] [--json out.json]
+//   node step.mjs [--model small|large|cnn|all] [--steps 100] [--warmup 10] [--finiteness] [--json out.json]
+// (`--model both` is the old name of `all`, which is the default.)
 
-import { concat, cpuBackend, getBackend, reshape, setBackend, tensor, tidy, type Tensor } from '@alphadrop/core';
+import { ValueError, concat, cpuBackend, getBackend, reshape, setBackend, tensor, tidy, type Tensor } from '@alphadrop/core';
 import { init, type WebGpuBackend } from '@alphadrop/kernels';
-import { Optimizer, mlp, trainStep, type Module } from '@alphadrop/nn';
+import { Optimizer, mlp, trainStep, type LossFn, type Module } from '@alphadrop/nn';
 import { bbAlphaLoss, mcForward } from '@alphadrop/bbalpha';
 import { writeFileSync } from 'node:fs';
+import { cnnLoss, splitPaperCnn } from './cnn-step-model.js';
+import { describeGpuTime, gpuTimePerStep } from './gpu-time.js';
 
 const arg = (k: string, d: string) => {
   const i = process.argv.indexOf(`--${k}`);
   return i >= 0 ? process.argv[i + 1]! : d;
 };
 const SIZES = { small: [784, 100, 100, 10], large: [784, 1000, 1000, 1000, 10] } as const;
+const MODELS = ['small', 'large', 'cnn'] as const;
+type Model = (typeof MODELS)[number];
 const M = 128, K = 10, ALPHA = 0.5;
 
 function problem(seed: number) {
@@ -30,18 +43,27 @@ function problem(seed: number) {
   return { x, y };
 }
 
-const loss = (m: Module, xb: Tensor, yb: Tensor, ctx: Parameters<Module['forward']>[1]) => bbAlphaLoss(mcForward(m, xb, K, ctx), yb, ALPHA);
+const mlpLoss: LossFn = (m, xb, yb, ctx) => bbAlphaLoss(mcForward(m, xb, K, ctx), yb, ALPHA);
 
-function setup(model: keyof typeof SIZES) {
-  const net = mlp(SIZES[model], { dropout: 0.5, seed: 1 }); // weights: a pure function of the seed
-  const optimizer = new Optimizer(net, { rule: 'sgd', lr: 0.01, weightDecay: 1e-6 });
-  const p = problem(1234);
-  return { net, optimizer, x: tensor(p.x, [M, 784]), y: tensor(p.y, [M]) };
+/** The model (weights a pure function of the seed, any backend) and its step's loss. */
+function network(model: Model): { net: Module; loss: LossFn } {
+  if (model === 'cnn') {
+    const net = splitPaperCnn({ dropout: 0.5, seed: 1 });
+    return { net, loss: cnnLoss(net, K, ALPHA) };
+  }
+  return { net: mlp(SIZES[model], { dropout: 0.5, seed: 1 }), loss: mlpLoss };
 }
 
-async function firstLoss(model: keyof typeof SIZES): Promise<number> {
+function setup(model: Model) {
+  const { net, loss } = network(model);
+  const optimizer = new Optimizer(net, { rule: 'sgd', lr: 0.01, weightDecay: 1e-6 });
+  const p = problem(1234);
+  return { net, loss, optimizer, x: tensor(p.x, [M, 784]), y: tensor(p.y, [M]) };
+}
+
+async function firstLoss(model: Model): Promise<number> {
   const s = setup(model);
-  const l = trainStep(s.net, s.optimizer, loss, s.x, s.y, 7, { keepLoss: true }).loss!;
+  const l = trainStep(s.net, s.optimizer, s.loss, s.x, s.y, 7, { keepLoss: true }).loss!;
   const v = (await l.data())[0]!;
   l.dispose();
   s.net.dispose();
@@ -49,7 +71,7 @@ async function firstLoss(model: keyof typeof SIZES): Promise<number> {
   return v;
 }
 
-async function bench(model: keyof typeof SIZES, gpu: WebGpuBackend, steps: number, warmup: number) {
+async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: number) {
   // validation: same weights, masks and data on the CPU oracle and the GPU
   setBackend(cpuBackend('fast'));
   const want = await firstLoss(model);
@@ -63,7 +85,7 @@ async function bench(model: keyof typeof SIZES, gpu: WebGpuBackend, steps: numbe
   let flags: Tensor[] = [];
   /** One step as the benchmark times it; returns the pending read, if this step reads. */
   const step = (read: boolean): Promise<unknown> | null => {
-    const r = trainStep(s.net, s.optimizer, loss, s.x, s.y, 7, { keepLoss: read, finiteness: withFlag });
+    const r = trainStep(s.net, s.optimizer, s.loss, s.x, s.y, 7, { keepLoss: read, finiteness: withFlag });
     if (r.finite) flags.push(r.finite);
     if (!r.loss) return null;
     const l = r.loss;
@@ -81,7 +103,7 @@ async function bench(model: keyof typeof SIZES, gpu: WebGpuBackend, steps: numbe
   await gpu.synchronize();
   const c0 = { ...gpu.counters };
   const bg0 = [gpu.pipelines.bindGroupHits, gpu.pipelines.bindGroupMisses];
-  trainStep(s.net, s.optimizer, loss, s.x, s.y, 7);
+  trainStep(s.net, s.optimizer, s.loss, s.x, s.y, 7);
   const bindGroups = { hits: gpu.pipelines.bindGroupHits - bg0[0]!, misses: gpu.pipelines.bindGroupMisses - bg0[1]! };
   const perStep = { bindGroups, dispatches: gpu.counters.dispatches - c0.dispatches, submits: gpu.counters.submits - c0.submits, compiles: gpu.counters.compiles - c0.compiles };
   if (perStep.submits !== 1) throw new Error(`${model}: expected one submit per step, got ${perStep.submits}`);
@@ -96,20 +118,35 @@ async function bench(model: keyof typeof SIZES, gpu: WebGpuBackend, steps: numbe
   await gpu.synchronize();
   await Promise.all(reads);
   const ms = (performance.now() - t0) / steps;
+  // GPU time: the same steps again, every dispatch timestamped (after the host timing: the
+  // profiler's pass per dispatch would perturb it)
+  const gpuTime = await gpuTimePerStep(gpu, steps, async () => {
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < steps; i++) {
+      const r = step(i % 10 === 9);
+      if (r) pending.push(r);
+    }
+    await gpu.synchronize();
+    await Promise.all(pending);
+  });
   s.net.dispose();
   s.optimizer.dispose();
-  return { model, finiteness: withFlag, msPerStep: ms, hostEncodeMsPerStep: encodeMs, ...perStep, firstLoss: got, cpuFirstLoss: want };
+  return { model, finiteness: withFlag, msPerStep: ms, hostEncodeMsPerStep: encodeMs, gpuMsPerStep: gpuTime?.msPerStep ?? null, gpuTime, ...perStep, firstLoss: got, cpuFirstLoss: want };
 }
 
+const chosen = arg('model', 'all');
+if (chosen !== 'all' && chosen !== 'both' && !(MODELS as readonly string[]).includes(chosen))
+  throw new ValueError('bbalpha-step-gpu: --model', `one of ${MODELS.join(', ')}, all (or its old name both)`, chosen);
+const models: readonly Model[] = chosen === 'all' || chosen === 'both' ? MODELS : [chosen as Model];
 const g = await init({ backend: 'webgpu' });
 const gpu = g.backend as WebGpuBackend;
 console.log(`device: ${g.description}`);
-const models = arg('model', 'both') === 'both' ? (['small', 'large'] as const) : [arg('model', 'small') as keyof typeof SIZES];
 const results = [];
 for (const m of models) {
   const r = await bench(m, gpu, Number(arg('steps', '100')), Number(arg('warmup', '10')));
   results.push(r);
   console.log(`alphadrop webgpu ${m}${r.finiteness ? ' (with finiteness flag)' : ''}: ${r.msPerStep.toFixed(3)} ms/step (host encode ${r.hostEncodeMsPerStep.toFixed(3)} ms), ${r.dispatches} dispatches and ${r.submits} submit per step (bind groups ${r.bindGroups.hits} cached, ${r.bindGroups.misses} created); first loss ${r.firstLoss.toFixed(5)} (CPU ${r.cpuFirstLoss.toFixed(5)})`);
+  console.log(`  ${describeGpuTime(r.gpuTime)}`);
 }
 const out = arg('json', '');
 if (out) writeFileSync(out, JSON.stringify({ device: g.description, results }, null, 2));
