@@ -6,28 +6,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DataError, ValueError, type AlphadropError } from '@alphadrop/core';
+import { DataError, ValueError } from '@alphadrop/core';
 import { loadFashionMnist, loadIdxDataset, loadMnist, loadUci, uciSplit } from '@alphadrop/nn/node';
+import { refused } from '../helpers/refused.js';
 
 let tmp: string;
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'alphadrop-refusals-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Runs fn, expecting an error of class `kind`; returns it for the message checks. */
-function refused<E extends AlphadropError>(kind: new (...args: never[]) => E, fn: () => unknown): E {
-  let caught: unknown;
-  let result: unknown;
-  try {
-    result = fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(result, 'nothing may come back from refused data').toBeUndefined();
-  expect(caught).toBeInstanceOf(kind);
-  return caught as E;
-}
 
 // --- UCI -----------------------------------------------------------------------------------
 

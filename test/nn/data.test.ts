@@ -12,6 +12,7 @@ import { philoxFill } from '@alphadrop/core/backend';
 import { DeviceDataset, batchCount, epochBatches, gatherRows, parseIdx, permutation, shuffleKey } from '@alphadrop/nn';
 import { FASHION_MNIST_DEBIAN_DIR, loadFashionMnist, loadMnist, readIdxFile } from '@alphadrop/nn/node';
 import { mnistForTests } from '../helpers/data.js';
+import { refused } from '../helpers/refused.js';
 
 const mnist = mnistForTests('MNIST data tests');
 const mnistDir = mnist.full ? join(mnist.dir, 'mnist') : mnist.dir;
@@ -46,19 +47,8 @@ function expectSameArray(a: ArrayBufferView, b: ArrayBufferView): void {
   expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))).toBe(true);
 }
 
-/** Runs fn, expecting a DataError; returns it so the message can be checked. */
-function dataError(fn: () => unknown): DataError {
-  let caught: unknown;
-  let result: unknown;
-  try {
-    result = fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(result, 'no data may come back from a damaged file').toBeUndefined();
-  expect(caught).toBeInstanceOf(DataError);
-  return caught as DataError;
-}
+/** Runs fn, expecting a DataError (and no data back); returns it so the message can be checked. */
+const dataError = (fn: () => unknown): DataError => refused(DataError, fn);
 
 describe(`MNIST (real files: ${mnist.full ? 'full' : 'embedded sample'})`, () => {
   it(`train: ${mnist.train} images 28×28, pixels k/255 in [0, 1], the known label histogram`, () => {
