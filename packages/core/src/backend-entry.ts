@@ -17,7 +17,8 @@ export type {
 } from './prims.js';
 export { shapeRules, matmulShape, windowOut, type ShapeRule } from './rules-shape.js';
 export { vjpRules, unbroadcast, type VjpRule, type SavedValues } from './rules-vjp.js';
-export type { BackendCounters, BackendLimits, Operand, OutSpec } from './backend.js';
+export type { BackendCounters, BackendLimits, Operand, OutSpec, CaptureSupport, Recording } from './backend.js';
+export { isStepBound, paramsAtStep } from './trace/step-bound.js';
 export { DTYPES, isFloat, allocHost, toHost, bytesPerElement, assertDType, floatResult, type TypedArrayFor } from './dtype.js';
 export {
   sizeOf, stridesOf, shapesEqual, fmtShape, assertValidShape, broadcastShapes, normalizeAxes, normalizeAxis, broadcastedAxes,

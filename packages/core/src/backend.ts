@@ -57,4 +57,40 @@ export interface Backend<S = unknown> {
   flush(): void;
   /** Size limits, for refusing a too-large tile before allocating it; absent means none known. */
   limits?(): BackendLimits;
+  /** Dispatch recording and replay (traced steps); absent where the backend cannot replay. */
+  readonly capture?: CaptureSupport<S>;
+}
+
+/**
+ * Dispatch recording, for replaying a step without running its JavaScript again (trace.ts).
+ * Backends that cannot replay (the CPU: there is nothing to save) leave `capture` out.
+ */
+export interface CaptureSupport<S = unknown> {
+  /**
+   * Records every primitive executed (its programs, buffers, dispatch sizes and params),
+   * every upload and every copy() until endCapture(). With `own`, the storage allocated
+   * while recording belongs to the recording afterwards (the pool never hands it out
+   * again) and the storage it reads from outside stays allocated while it lives.
+   */
+  beginCapture(own: boolean): void;
+  endCapture(): Recording;
+  /** Encodes a copy of all of `src` into `dst` (same size), in order with the dispatches. */
+  copy(src: S, dst: S): void;
+  /** Fresh storage holding a copy of `src` (encoded in order). */
+  clone(src: S): S;
+}
+
+/** Recorded work, replayable at another step. */
+export interface Recording {
+  /** Dispatches per replay. */
+  readonly dispatches: number;
+  /**
+   * Why `next`, recorded one step later, is not this recording with its step-bound params
+   * at `step` (a dispatch, size, uniform value or upload differs); null when it is.
+   */
+  mismatch(next: Recording, step: number): string | null;
+  /** Submits the recorded work with every step-bound param at `step`. */
+  replay(step: number): void;
+  /** Releases what the recording owns and pins. */
+  dispose(): void;
 }

@@ -24,3 +24,5 @@ export { logSoftmax, softmax, stopGradient, crossEntropy, mse } from './composit
 export { linear, logsumexp, type LinearOptions } from './fused.js';
 export { randomBits, randomUniform, randomNormal, bernoulli, type RandomSource } from './random/random.js';
 export { rootKey, derive, keyFor, Purpose, type Key } from './random/keys.js';
+export { trace, TracedStep, type StepFunction, type TraceState, type TraceResult } from './trace/trace.js';
+export { stepBound } from './trace/step-bound.js';

@@ -18,6 +18,7 @@ export * from './data/mnist.js';
 export * from './data/batches.js';
 export * from './checkpoint/safetensors.js';
 export { trainStep, type LossFn, type TrainStepOptions, type TrainStepResult } from './train/step.js';
+export { TracedTrainStep, type BatchOf, type TracedStepResult } from './train/traced-step.js';
 export {
   checkpointEntries, restoreCheckpoint, readCheckpointMetadata, modelFromCheckpoint, CHECKPOINT_FORMAT,
   type TrainingState, type CheckpointMetadata, type Normalisation, type LoadOptions,

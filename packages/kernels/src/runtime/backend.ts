@@ -5,9 +5,9 @@
 // and one submit per step". Read-back is asynchronous and never blocks encoding.
 
 import { BufferUsage, MapMode } from './constants.js';
-import { DeviceError, type Backend, type DType, type HostArray } from '@alphadrop/core';
+import { DeviceError, StateError, type Backend, type DType, type HostArray } from '@alphadrop/core';
 import {
-  type BackendCounters, type BackendLimits, type Operand, type OutSpec, type Prim, type PrimParams, sizeOf,
+  type BackendCounters, type CaptureSupport, type Recording, type BackendLimits, type Operand, type OutSpec, type Prim, type PrimParams, sizeOf,
 } from '@alphadrop/core/backend';
 import { BufferPool } from './buffer-pool.js';
 import { PipelineCache } from './pipelines.js';
@@ -17,6 +17,7 @@ import type { KernelModule, KernelTable } from './kernel-module.js';
 import { Profiler, type KernelProfile } from './profiler.js';
 import { UniformArena } from './uniform-arena.js';
 import type { CachedPipeline } from './pipelines.js';
+import { CaptureLog, GpuRecording, type ReplayTarget, type UniformSource } from './capture.js';
 
 /** A built plan with its pipelines, reused for every call with the same static key. */
 interface CachedPlan {
@@ -70,6 +71,19 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   readonly dispatchesByKernel = new Map<string, number>();
   readonly adapterInfo: GPUAdapterInfo | undefined;
   private readonly keepAlive: readonly unknown[];
+  /** The open capture (trace.ts records a step through `capture`), or null. */
+  private log: CaptureLog | null = null;
+  readonly capture: CaptureSupport<GpuStorage> = {
+    beginCapture: (own) => this.beginCapture(own),
+    endCapture: () => this.endCapture(),
+    copy: (src, dst) => this.copy(src, dst),
+    clone: (src) => {
+      const dst: GpuStorage = { buffer: this.pool.acquire(src.bytes, false), bytes: src.bytes };
+      this.counters.bytesAllocated += src.bytes;
+      this.copy(src, dst);
+      return dst;
+    },
+  };
 
   /**
    * `kernels` is the WGSL table (table.ts's gpuKernels; init.ts's createWebGpuBackend passes
@@ -117,6 +131,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     const buffer = this.pool.acquire(bytes, true);
     const data = dtype === 'bool' ? Uint32Array.from(values as Uint8Array) : values;
     if (bytes > 0) this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, bytes);
+    if (bytes > 0) this.log?.upload(buffer, data, bytes);
     this.counters.bytesTransferred += bytes;
     this.counters.bytesAllocated += bytes;
     return { buffer, bytes };
@@ -145,7 +160,10 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     }
     const uniforms = module.uniforms?.(params);
     const temps = (cached.plan.temps ?? []).map((b) => this.pool.acquire(b, false));
-    cached.plan.programs.forEach((program, i) => this.encode(program, cached.pipelines[i]!, uniforms?.[i] ?? program.uniform, inputs, result, temps));
+    cached.plan.programs.forEach((program, i) => {
+      const source: UniformSource | undefined = this.log && module.uniforms ? { uniforms: (p) => module.uniforms!(p as PrimParams[P]), params, program: i } : undefined;
+      this.encode(program, cached.pipelines[i]!, uniforms?.[i] ?? program.uniform, inputs, result, temps, source);
+    });
     for (const t of temps) this.pool.release(t);
     return result;
   }
@@ -158,6 +176,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     inputs: readonly Operand<GpuStorage>[],
     out: GpuStorage,
     temps: GPUBuffer[],
+    source?: UniformSource,
   ): void {
     const entries = program.bindings.map((role: BufferRole) => {
       if (role === 'out') return { buffer: out.buffer };
@@ -171,6 +190,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     if (entries.length !== cached.bindings.length)
       throw new DeviceError(program.name, `${cached.bindings.length} buffers for the shader's bindings`, `${entries.length}`);
     const bindGroup = this.pipelines.bindGroup(cached, entries);
+    this.log?.dispatch({ name: program.name, pipeline: cached, entries, workgroups: program.workgroups, uniformAt: program.bindings.indexOf('uniform'), uniform, source });
     const profiled = this.profiler.enabled ? this.profiler.passFor(program.name) : undefined;
     if (profiled) {
       this.closePass();
@@ -219,6 +239,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
   }
 
   async read(storage: GpuStorage, dtype: DType, size: number): Promise<HostArray> {
+    if (this.log) throw new StateError('WebGpuBackend.read', 'no read-back while a step is being recorded', 'a read', 'a traced step function must not read tensors');
     this.flush();
     const bytes = size * deviceBytes(dtype);
     if (bytes === 0) return dtype === 'bool' ? new Uint8Array(0) : dtype === 'i32' ? new Int32Array(0) : dtype === 'u32' ? new Uint32Array(0) : new Float32Array(0);
@@ -261,6 +282,57 @@ export class WebGpuBackend implements Backend<GpuStorage> {
 
   free(storage: GpuStorage): void {
     this.pool.release(storage.buffer);
+  }
+
+  private beginCapture(own: boolean): void {
+    if (this.log) throw new StateError('WebGpuBackend.beginCapture', 'no capture open', 'one already open');
+    this.log = new CaptureLog(own);
+    this.pool.track();
+  }
+
+  private endCapture(): Recording {
+    const log = this.log;
+    if (!log) throw new StateError('WebGpuBackend.endCapture', 'an open capture', 'none');
+    this.log = null;
+    return new GpuRecording(this.replayTarget(), log, this.pool.untrack());
+  }
+
+  /** Encodes a buffer copy in order with the dispatches (outside any compute pass). */
+  private copy(src: GpuStorage, dst: GpuStorage): void {
+    this.check();
+    if (src.bytes !== dst.bytes) throw new DeviceError('copy', `a destination of ${src.bytes} bytes`, `${dst.bytes} bytes`);
+    const bytes = Math.ceil(src.bytes / 4) * 4;
+    if (bytes === 0) return;
+    this.closePass();
+    this.openEncoder().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, bytes);
+    this.log?.copy(src.buffer, 0, dst.buffer, 0, bytes);
+  }
+
+  /** What a recording needs of the backend to replay into the open encoder. */
+  private replayTarget(): ReplayTarget {
+    const profiler = this.profiler;
+    return {
+      device: this.device,
+      pool: this.pool,
+      flush: () => this.flush(),
+      computePass: (timedName) => {
+        const profiled = timedName ? this.profiler.passFor(timedName) : undefined;
+        if (!profiled) return this.openPass();
+        this.closePass();
+        return this.openEncoder().beginComputePass(profiled);
+      },
+      endTimedPass: (pass) => pass.end(),
+      encoderForCopies: () => {
+        this.closePass();
+        return this.openEncoder();
+      },
+      get profiling() {
+        return profiler.enabled;
+      },
+      countDispatches: (n) => {
+        this.counters.dispatches += n;
+      },
+    };
   }
 
   /** Resolves when the device has finished all submitted work. */

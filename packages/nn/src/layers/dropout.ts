@@ -8,7 +8,7 @@
 // rows · columns ≤ 2^34. With an M×K tiled MC batch, row = n·K + k: every (input, sample)
 // row gets its own mask.
 
-import { ValueError, type Tensor } from '@alphadrop/core';
+import { stepBound, ValueError, type Tensor } from '@alphadrop/core';
 import { dropout as dropoutOp, splitU64, type DropoutParams } from '@alphadrop/core/backend';
 import { Module, type ForwardContext } from '../module.js';
 
@@ -18,7 +18,8 @@ import { Module, type ForwardContext } from '../module.js';
  */
 export function dropoutCoordinates(rate: number, layer: number, ctx: ForwardContext): DropoutParams {
   const [stepLo, stepHi] = splitU64('dropout', 'step', ctx.step);
-  return { keepProb: 1 - rate, key: ctx.key, counter: [layer, stepLo, stepHi] };
+  // step-bound: a replayed training step (core's trace) redraws the mask for its own step
+  return stepBound({ keepProb: 1 - rate, key: ctx.key, counter: [layer, stepLo, stepHi] }, (step) => dropoutCoordinates(rate, layer, { ...ctx, step }));
 }
 
 export class Dropout extends Module {

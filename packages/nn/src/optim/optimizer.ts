@@ -8,9 +8,9 @@
 // term by 1 − rate of the dropout feeding it (the paper's Σ p_i‖M_i‖² form, p_i the keep probability).
 
 import {
-  add, concat, keep, mul, noGrad, reshape, slice, sum, tensor, tidy, ValueError, zeros, type Tensor,
+  add, concat, keep, mul, noGrad, reshape, slice, stepBound, sum, tensor, tidy, ValueError, zeros, type Tensor,
 } from '@alphadrop/core';
-import { OPTIMIZER_SLOTS, optimizerUpdate, type OptimizerRule } from '@alphadrop/core/backend';
+import { OPTIMIZER_SLOTS, optimizerUpdate, type OptimizerParams, type OptimizerRule } from '@alphadrop/core/backend';
 import type { Module } from '../module.js';
 
 export type Schedule = (step: number) => number;
@@ -71,6 +71,25 @@ export class Optimizer {
   }
 
   /**
+   * The update primitive's params at (1-based) `step`. Marked step-bound: a traced training
+   * step (core's trace) rebuilds them for each replayed step, learning-rate schedule included.
+   */
+  private updateParams(step: number): Partial<OptimizerParams> & Pick<OptimizerParams, 'rule' | 'lr'> {
+    const o = this.options;
+    const params = {
+      rule: o.rule,
+      lr: this.learningRate(step),
+      ...(o.momentum !== undefined ? { momentum: o.momentum } : {}),
+      ...(o.beta1 !== undefined ? { beta1: o.beta1 } : {}),
+      ...(o.beta2 !== undefined ? { beta2: o.beta2 } : {}),
+      ...(o.eps !== undefined ? { eps: o.eps } : {}),
+      step,
+    };
+    // the trace's step is the count of completed steps: this update is number step + 1
+    return stepBound(params, (completed) => this.updateParams(completed + 1));
+  }
+
+  /**
    * One update with gradients in model.namedParameters() order; the gradients are not
    * disposed. With `finiteness`, also returns a scalar Σ 0·p over the updated flat
    * parameters, kept for the caller: 0 when every parameter is finite, NaN otherwise
@@ -88,15 +107,7 @@ export class Optimizer {
         const flatP = concat(params.map((p) => reshape(p, [-1])));
         let flatG = concat(grads.map((g) => reshape(g, [-1])));
         if (this.decay) flatG = add(flatG, mul(this.decay, flatP));
-        const [p, ...s] = optimizerUpdate(flatP, flatG, this.slots, {
-          rule: o.rule,
-          lr: this.learningRate(step),
-          ...(o.momentum !== undefined ? { momentum: o.momentum } : {}),
-          ...(o.beta1 !== undefined ? { beta1: o.beta1 } : {}),
-          ...(o.beta2 !== undefined ? { beta2: o.beta2 } : {}),
-          ...(o.eps !== undefined ? { eps: o.eps } : {}),
-          step,
-        });
+        const [p, ...s] = optimizerUpdate(flatP, flatG, this.slots, this.updateParams(step));
         let at = 0;
         const next = params.map((old, i) => {
           const t = reshape(slice(p!, [at], [this.sizes[i]!]), [...old.shape]);
@@ -111,6 +122,15 @@ export class Optimizer {
     this.slots = slots.map((t) => keep(t));
     this.step = step;
     if (finiteness) return finiteness;
+  }
+
+  /** Installs new state slots (same shapes, in order); takes ownership and disposes the old ones. */
+  replaceSlots(slots: readonly Tensor[]): void {
+    if (slots.length !== this.slots.length) throw new ValueError('Optimizer.replaceSlots', `${this.slots.length} slots`, `${slots.length}`);
+    this.slots.forEach((t, i) => {
+      if (t !== slots[i]) t.dispose();
+    });
+    this.slots = slots.map((t) => keep(t));
   }
 
   dispose(): void {

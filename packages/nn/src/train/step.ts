@@ -41,8 +41,27 @@ export function trainStep(
   seed: number,
   opts: TrainStepOptions = {},
 ): TrainStepResult {
-  const ctx: ForwardContext = { key: derive(rootKey(seed), 'trainDropout'), step: optimizer.step };
-  const result = tidy(() => {
+  const result = stepOnce(model, optimizer, loss, x, y, trainingContext(seed, optimizer.step), opts);
+  getBackend().flush();
+  return result;
+}
+
+/** The masks of training step `step`: counter (layer, step) under derive(rootKey(seed), 'trainDropout'). */
+export function trainingContext(seed: number, step: number): ForwardContext {
+  return { key: derive(rootKey(seed), 'trainDropout'), step };
+}
+
+/** One step's gradients and update, encoded but not submitted (trainStep and the traced step share it). */
+export function stepOnce(
+  model: Module,
+  optimizer: Optimizer,
+  loss: LossFn,
+  x: Tensor,
+  y: Tensor,
+  ctx: ForwardContext,
+  opts: TrainStepOptions,
+): TrainStepResult {
+  return tidy(() => {
     const { value, grads } = valueAndGradsOf(() => loss(model, x, y, ctx), model.parameters());
     let finite: Tensor | null = null;
     if (opts.finiteness) {
@@ -52,6 +71,4 @@ export function trainStep(
     } else optimizer.apply(grads);
     return { loss: opts.keepLoss ? keep(value) : null, finite };
   });
-  getBackend().flush();
-  return result;
 }

@@ -1,0 +1,248 @@
+// Recording and replaying a step's GPU work (core's trace.ts drives it). While a capture is
+// open the backend reports every dispatch (pipeline, buffers, dispatch size, uniform block
+// and the params that built it), every upload and every copy. A recording then replays
+// them with nothing but WebGPU calls: one writeBuffer for all uniform blocks (the
+// step-bound ones rebuilt for the new step from their params), the recorded uploads, and
+// setPipeline / setBindGroup / dispatchWorkgroups per dispatch over bind groups made once.
+//
+// Buffers: those allocated while recording belong to the recording (BufferPool.claim), so
+// no other tensor can be handed one and be overwritten by a replay; those it reads from
+// outside (parameters, inputs, constants made earlier) are pinned while it lives.
+
+import { DeviceError, StateError } from '@alphadrop/core';
+import { isStepBound, paramsAtStep, type Recording } from '@alphadrop/core/backend';
+import { BufferUsage } from './constants.js';
+import type { BufferPool, PoolClaim } from './buffer-pool.js';
+import type { CachedPipeline } from './pipelines.js';
+
+/** One bind-group entry as the backend built it. */
+export interface BoundBuffer {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+/** Where a dispatch's uniform block came from, to rebuild it at another step. */
+export interface UniformSource {
+  uniforms(params: unknown): readonly (Uint32Array | undefined)[];
+  params: unknown;
+  program: number;
+}
+
+interface RecordedDispatch {
+  kind: 'dispatch';
+  name: string;
+  pipeline: CachedPipeline;
+  entries: BoundBuffer[];
+  workgroups: readonly [number, number, number];
+  /** Index of the uniform entry, or -1. */
+  uniformAt: number;
+  uniform: Uint32Array | undefined;
+  source: UniformSource | undefined;
+}
+
+interface RecordedCopy {
+  kind: 'copy';
+  src: GPUBuffer;
+  srcOffset: number;
+  dst: GPUBuffer;
+  dstOffset: number;
+  bytes: number;
+}
+
+type Item = RecordedDispatch | RecordedCopy;
+
+interface RecordedUpload {
+  buffer: GPUBuffer;
+  data: Uint8Array<ArrayBuffer>;
+}
+
+/** What the backend lends a replay: its open encoder and pass, and its counters. */
+export interface ReplayTarget {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  /** Submits everything encoded so far. */
+  flush(): void;
+  /** The open compute pass (opened on demand); `timed` gives a pass of its own with timestamps. */
+  computePass(timedName?: string): GPUComputePassEncoder;
+  /** Ends the open compute pass, if any, and returns the encoder (for copies). */
+  encoderForCopies(): GPUCommandEncoder;
+  /** Ends a pass opened with computePass(name). */
+  endTimedPass(pass: GPUComputePassEncoder): void;
+  /** Whether replayed passes should carry timestamps (the profiler is on). */
+  readonly profiling: boolean;
+  countDispatches(n: number): void;
+}
+
+/** The log of an open capture. */
+export class CaptureLog {
+  readonly items: Item[] = [];
+  readonly uploads: RecordedUpload[] = [];
+
+  constructor(readonly own: boolean) {}
+
+  dispatch(d: Omit<RecordedDispatch, 'kind'>): void {
+    this.items.push({ kind: 'dispatch', ...d, entries: d.entries.map((e) => ({ ...e })), uniform: d.uniform?.slice() });
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.items.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });
+  }
+
+  upload(buffer: GPUBuffer, data: ArrayBufferView, bytes: number): void {
+    this.uploads.push({ buffer, data: new Uint8Array(data.buffer, data.byteOffset, bytes).slice() });
+  }
+}
+
+const sameBytes = (a: Uint32Array | undefined, b: Uint32Array | undefined): boolean =>
+  a === b || (!!a && !!b && a.length === b.length && a.every((v, i) => v === b[i]));
+
+/** A dispatch's uniform block at `step`: rebuilt from its params when they are step-bound. */
+function uniformAtStep(d: RecordedDispatch, step: number): Uint32Array | undefined {
+  if (!d.source || !isStepBound(d.source.params)) return d.uniform;
+  return d.source.uniforms(paramsAtStep(d.source.params, step))[d.source.program];
+}
+
+export class GpuRecording implements Recording {
+  readonly dispatches: number;
+  private readonly bindGroups: (GPUBindGroup | null)[] = [];
+  private uniformBuffer: GPUBuffer | null = null;
+  private uniformHost: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  /** (item index, byte offset in the uniform buffer) of every step-bound uniform block. */
+  private readonly stepBound: { item: number; at: number }[] = [];
+  private claim: PoolClaim | null = null;
+  private pinned: GPUBuffer[] = [];
+  private disposed = false;
+
+  constructor(
+    private readonly target: ReplayTarget,
+    private readonly log: CaptureLog,
+    acquired: ReadonlySet<GPUBuffer>,
+  ) {
+    this.dispatches = log.items.filter((i) => i.kind === 'dispatch').length;
+    if (log.own) this.own(acquired);
+  }
+
+  /** Makes the recording replayable: its own uniform buffer and bind groups, its buffers kept. */
+  private own(acquired: ReadonlySet<GPUBuffer>): void {
+    const { device, pool } = this.target;
+    const align = device.limits.minUniformBufferOffsetAlignment;
+    const slots = new Map<number, number>();
+    let bytes = 0;
+    this.log.items.forEach((item, i) => {
+      if (item.kind !== 'dispatch' || item.uniformAt < 0) return;
+      if (!item.uniform) throw new DeviceError(item.name, 'a recorded uniform block', 'none');
+      slots.set(i, bytes);
+      if (item.source && isStepBound(item.source.params)) this.stepBound.push({ item: i, at: bytes });
+      bytes += Math.ceil(Math.max(16, item.uniform.byteLength) / align) * align;
+    });
+    if (bytes > 0) {
+      this.uniformBuffer = device.createBuffer({ size: bytes, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: 'replay uniforms' });
+      this.uniformHost = new Uint8Array(bytes);
+    }
+    const outside = new Set<GPUBuffer>();
+    const note = (b: GPUBuffer) => {
+      if (!acquired.has(b)) outside.add(b);
+    };
+    this.log.items.forEach((item, i) => {
+      if (item.kind === 'copy') {
+        note(item.src);
+        note(item.dst);
+        this.bindGroups.push(null);
+        return;
+      }
+      const entries = item.entries.map((e, j) => {
+        if (j !== item.uniformAt) {
+          note(e.buffer);
+          return e;
+        }
+        const at = slots.get(i)!;
+        this.uniformHost.set(new Uint8Array(item.uniform!.buffer, item.uniform!.byteOffset, item.uniform!.byteLength), at);
+        return { buffer: this.uniformBuffer!, offset: at, size: Math.max(16, Math.ceil(item.uniform!.byteLength / 16) * 16) };
+      });
+      this.bindGroups.push(
+        device.createBindGroup({
+          layout: item.pipeline.layout,
+          entries: item.pipeline.bindings.map(({ binding }, j) => ({ binding, resource: { buffer: entries[j]!.buffer, offset: entries[j]!.offset ?? 0, size: entries[j]!.size } })),
+        }),
+      );
+    });
+    for (const u of this.log.uploads) note(u.buffer);
+    this.claim = pool.claim(acquired);
+    this.pinned = [...outside];
+    pool.pin(this.pinned);
+  }
+
+  mismatch(next: Recording, step: number): string | null {
+    if (!(next instanceof GpuRecording)) return 'a recording of another backend';
+    const a = this.log.items;
+    const b = next.log.items;
+    if (a.length !== b.length) return `${b.length} commands recorded at step ${step}, ${a.length} at step ${step - 1}`;
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i]!;
+      const y = b[i]!;
+      const where = `command ${i} (${x.kind === 'dispatch' ? x.name : 'copy'})`;
+      if (x.kind !== y.kind) return `${where} became a ${y.kind}`;
+      if (x.kind === 'copy' && y.kind === 'copy') {
+        if (x.bytes !== y.bytes) return `${where} copies ${y.bytes} bytes instead of ${x.bytes}`;
+        continue;
+      }
+      const dx = x as RecordedDispatch;
+      const dy = y as RecordedDispatch;
+      if (dx.pipeline !== dy.pipeline) return `${where} runs ${dy.name} at step ${step}`;
+      if (dx.workgroups.join() !== dy.workgroups.join()) return `${where} dispatches ${dy.workgroups.join('×')} instead of ${dx.workgroups.join('×')}`;
+      if (!sameBytes(uniformAtStep(dx, step), dy.uniform))
+        return `${where} has a uniform value at step ${step} that its params do not derive from the step (mark them with stepBound)`;
+    }
+    if (this.log.uploads.length !== next.log.uploads.length) return `${next.log.uploads.length} uploads at step ${step}, ${this.log.uploads.length} before`;
+    for (let i = 0; i < this.log.uploads.length; i++) {
+      const u = this.log.uploads[i]!.data;
+      const v = next.log.uploads[i]!.data;
+      if (u.length !== v.length || u.some((x, j) => x !== v[j])) return `upload ${i} holds other values at step ${step} (only constants may be uploaded)`;
+    }
+    return null;
+  }
+
+  replay(step: number): void {
+    if (this.disposed) throw new StateError('GpuRecording.replay', 'a live recording', 'a disposed one');
+    if (!this.claim) throw new StateError('GpuRecording.replay', 'a recording made to be replayed (own = true)', 'a check-only recording');
+    const t = this.target;
+    // Writes land on the queue at once: submit what is already encoded first, so earlier
+    // work never sees this step's uniforms.
+    t.flush();
+    const items = this.log.items;
+    for (const { item, at } of this.stepBound) {
+      const u = uniformAtStep(items[item] as RecordedDispatch, step)!;
+      this.uniformHost.set(new Uint8Array(u.buffer, u.byteOffset, u.byteLength), at);
+    }
+    const queue = t.device.queue;
+    if (this.uniformBuffer) queue.writeBuffer(this.uniformBuffer, 0, this.uniformHost);
+    for (const u of this.log.uploads) queue.writeBuffer(u.buffer, 0, u.data);
+    let pass: GPUComputePassEncoder | null = null;
+    const timed = t.profiling;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (item.kind === 'copy') {
+        if (pass && timed) t.endTimedPass(pass);
+        pass = null;
+        t.encoderForCopies().copyBufferToBuffer(item.src, item.srcOffset, item.dst, item.dstOffset, item.bytes);
+        continue;
+      }
+      pass ??= t.computePass(timed ? 'replay/step' : undefined);
+      pass.setPipeline(item.pipeline.pipeline);
+      pass.setBindGroup(0, this.bindGroups[i]!);
+      pass.dispatchWorkgroups(item.workgroups[0], item.workgroups[1], item.workgroups[2]);
+    }
+    if (pass && timed) t.endTimedPass(pass);
+    t.countDispatches(this.dispatches);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const pool = this.target.pool;
+    if (this.claim) pool.unclaim(this.claim);
+    pool.unpin(this.pinned);
+    this.uniformBuffer?.destroy();
+  }
+}
