@@ -15,12 +15,15 @@
 // so whether the step is bound by the host or by the GPU shows; else 'gpu time: n/a'.
 // With --finiteness the step is fit's: each step also leaves its finiteness flag on the device
 // and every 10th step reads the loss and the ten flags in one asynchronous read.
-//   node step.mjs [--model small|large|cnn|all] [--steps 100] [--warmup 10] [--finiteness] [--json out.json]
+// --traced runs the step as fit does on WebGPU: a TracedTrainStep (nn), recorded once and
+// replayed (finiteness flag included); its GPU time is the replayed pass's timestamps.
+// --mode eager|traced|both picks the runs (both: eager with the flag, then traced).
+//   node step.mjs [--model small|large|cnn|all] [--mode both] [--steps 100] [--warmup 10] [--finiteness] [--traced] [--json out.json]
 // (`--model both` is the old name of `all`, which is the default.)
 
 import { ValueError, concat, cpuBackend, getBackend, reshape, setBackend, tensor, tidy, type Tensor } from '@alphadrop/core';
 import { init, type WebGpuBackend } from '@alphadrop/kernels';
-import { Optimizer, mlp, trainStep, type LossFn, type Module } from '@alphadrop/nn';
+import { Optimizer, TracedTrainStep, mlp, trainStep, type LossFn, type Module } from '@alphadrop/nn';
 import { bbAlphaLoss, mcForward } from '@alphadrop/bbalpha';
 import { writeFileSync } from 'node:fs';
 import { cnnLoss, splitPaperCnn } from './cnn-step-model.js';
@@ -71,7 +74,7 @@ async function firstLoss(model: Model): Promise<number> {
   return v;
 }
 
-async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: number) {
+async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: number, traced: boolean, withFlag: boolean) {
   // validation: same weights, masks and data on the CPU oracle and the GPU
   setBackend(cpuBackend('fast'));
   const want = await firstLoss(model);
@@ -81,11 +84,18 @@ async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: nu
   if (!(relErr < 1e-3)) throw new Error(`${model}: GPU loss ${got} vs CPU ${want} (rel err ${relErr})`);
 
   const s = setup(model);
-  const withFlag = process.argv.includes('--finiteness');
+  const tracedStep = traced ? new TracedTrainStep(s.net, s.optimizer, s.loss, 7) : null;
   let flags: Tensor[] = [];
   /** One step as the benchmark times it; returns the pending read, if this step reads. */
   const step = (read: boolean): Promise<unknown> | null => {
-    const r = trainStep(s.net, s.optimizer, s.loss, s.x, s.y, 7, { keepLoss: read, finiteness: withFlag });
+    let r: { loss: Tensor | null; finite: Tensor | null };
+    if (tracedStep) {
+      r = tracedStep.run(s.x, s.y);
+      if (!read) {
+        r.loss!.dispose();
+        r.loss = null;
+      }
+    } else r = trainStep(s.net, s.optimizer, s.loss, s.x, s.y, 7, { keepLoss: read, finiteness: withFlag });
     if (r.finite) flags.push(r.finite);
     if (!r.loss) return null;
     const l = r.loss;
@@ -101,11 +111,17 @@ async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: nu
   };
   for (let i = 0; i < warmup; i++) await step(i === warmup - 1);
   await gpu.synchronize();
+  if (tracedStep && !tracedStep.replaying) throw new Error(`${model}: the traced step does not replay (${tracedStep.eagerReason})`);
   const c0 = { ...gpu.counters };
   const bg0 = [gpu.pipelines.bindGroupHits, gpu.pipelines.bindGroupMisses];
-  trainStep(s.net, s.optimizer, s.loss, s.x, s.y, 7);
+  if (tracedStep) {
+    const r = tracedStep.run(s.x, s.y);
+    r.loss.dispose();
+    r.finite.dispose();
+  } else trainStep(s.net, s.optimizer, s.loss, s.x, s.y, 7, { finiteness: withFlag }).finite?.dispose();
   const bindGroups = { hits: gpu.pipelines.bindGroupHits - bg0[0]!, misses: gpu.pipelines.bindGroupMisses - bg0[1]! };
   const perStep = { bindGroups, dispatches: gpu.counters.dispatches - c0.dispatches, submits: gpu.counters.submits - c0.submits, compiles: gpu.counters.compiles - c0.compiles };
+  // a replay submits what was encoded before it (nothing, here) and then itself
   if (perStep.submits !== 1) throw new Error(`${model}: expected one submit per step, got ${perStep.submits}`);
   await gpu.synchronize();
   const reads: Promise<unknown>[] = [];
@@ -129,9 +145,10 @@ async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: nu
     await gpu.synchronize();
     await Promise.all(pending);
   });
+  tracedStep?.dispose();
   s.net.dispose();
   s.optimizer.dispose();
-  return { model, finiteness: withFlag, msPerStep: ms, hostEncodeMsPerStep: encodeMs, gpuMsPerStep: gpuTime?.msPerStep ?? null, gpuTime, ...perStep, firstLoss: got, cpuFirstLoss: want };
+  return { model, mode: traced ? 'traced' : 'eager', finiteness: traced || withFlag, msPerStep: ms, hostEncodeMsPerStep: encodeMs, gpuMsPerStep: gpuTime?.msPerStep ?? null, gpuTime, ...perStep, firstLoss: got, cpuFirstLoss: want };
 }
 
 const chosen = arg('model', 'all');
@@ -141,11 +158,15 @@ const models: readonly Model[] = chosen === 'all' || chosen === 'both' ? MODELS 
 const g = await init({ backend: 'webgpu' });
 const gpu = g.backend as WebGpuBackend;
 console.log(`device: ${g.description}`);
+const mode = process.argv.includes('--traced') ? 'traced' : arg('mode', process.argv.includes('--finiteness') ? 'eager' : 'both');
+if (!['eager', 'traced', 'both'].includes(mode)) throw new ValueError('bbalpha-step-gpu: --mode', 'eager, traced or both', mode);
+const runs: { traced: boolean; flag: boolean }[] =
+  mode === 'both' ? [{ traced: false, flag: true }, { traced: true, flag: true }] : [{ traced: mode === 'traced', flag: mode === 'traced' || process.argv.includes('--finiteness') }];
 const results = [];
-for (const m of models) {
-  const r = await bench(m, gpu, Number(arg('steps', '100')), Number(arg('warmup', '10')));
+for (const m of models) for (const run of runs) {
+  const r = await bench(m, gpu, Number(arg('steps', '100')), Number(arg('warmup', '10')), run.traced, run.flag);
   results.push(r);
-  console.log(`alphadrop webgpu ${m}${r.finiteness ? ' (with finiteness flag)' : ''}: ${r.msPerStep.toFixed(3)} ms/step (host encode ${r.hostEncodeMsPerStep.toFixed(3)} ms), ${r.dispatches} dispatches and ${r.submits} submit per step (bind groups ${r.bindGroups.hits} cached, ${r.bindGroups.misses} created); first loss ${r.firstLoss.toFixed(5)} (CPU ${r.cpuFirstLoss.toFixed(5)})`);
+  console.log(`alphadrop webgpu ${m} ${r.mode}${r.finiteness ? ' (with finiteness flag)' : ''}: ${r.msPerStep.toFixed(3)} ms/step (host encode ${r.hostEncodeMsPerStep.toFixed(3)} ms), ${r.dispatches} dispatches and ${r.submits} submit per step (bind groups ${r.bindGroups.hits} cached, ${r.bindGroups.misses} created); first loss ${r.firstLoss.toFixed(5)} (CPU ${r.cpuFirstLoss.toFixed(5)})`);
   console.log(`  ${describeGpuTime(r.gpuTime)}`);
 }
 const out = arg('json', '');

@@ -11,10 +11,12 @@
 //   engine add(x, y)             N independent `add(x, y)` on [1] tensors through the
 //                                WebGpuBackend (results disposed), one synchronize()
 //   engine chain z = add(z, y)   N dependent adds, then one synchronize(); result checked
+//   replayed chain               the same chain as a traced step (core's trace): recorded
+//                                once, then replayed (encode includes the replay's submit)
 // Each row: --reps (default 7) repetitions after a warm-up; the median is reported.
 // Writes $OUT/dispatch-overhead.json when OUT is set.
 
-import { add, setBackend, tensor, type Tensor } from '@alphadrop/core';
+import { add, setBackend, tensor, trace, type Tensor } from '@alphadrop/core';
 import { createWebGpuBackend } from '@alphadrop/kernels';
 import { median, numberFlag, parseFlags } from '../harness/cli.js';
 import { compilePipeline, readBuffer, Usage } from '../harness/ladder.js';
@@ -170,6 +172,32 @@ async function main(): Promise<void> {
   };
   rows.push(await measure('engine add(x, y), results disposed', engineRun(false), { dispatches: N, submits: 1 }));
   rows.push(await measure('engine chain z = add(z, y)', engineRun(true), { dispatches: N, submits: 1 }));
+  const chain = trace((_step, [x0]) => {
+    let z: Tensor = x0!;
+    for (let i = 0; i < N; i++) {
+      const next = add(z, y);
+      if (z !== x0) z.dispose();
+      z = next;
+    }
+    return [z];
+  }, { read: () => [], write: () => {} });
+  let replayStep = 0;
+  const replayRun = async () => {
+    const d0 = backend.counters.dispatches;
+    const t0 = performance.now();
+    const { outputs, replayed } = chain.run(replayStep++, [x]);
+    const t1 = performance.now();
+    await backend.synchronize();
+    const t2 = performance.now();
+    const v = (await outputs[0]!.data())[0]!;
+    outputs[0]!.dispose();
+    if (v !== 1 + 2 * N) throw new Error(`replayed chain: got ${v}, expected ${1 + 2 * N}`);
+    if (replayStep > 2 && (!replayed || backend.counters.dispatches - d0 !== N)) throw new Error(`replayed chain: replayed ${replayed}, ${backend.counters.dispatches - d0} dispatches (${chain.reason})`);
+    return { encodeMs: t1 - t0, waitMs: t2 - t1 };
+  };
+  await replayRun(); // recorded
+  rows.push(await measure('replayed chain (traced)', replayRun, { dispatches: N, submits: 1 }));
+  chain.dispose();
 
   // Round trips: the cost of one submit-and-wait (what every flush + wait pays).
   const rt = async (withDispatch: boolean) => {
@@ -207,8 +235,12 @@ async function main(): Promise<void> {
 
   const rawSame = rows[0]!;
   const engine = rows[3]!;
+  const replay = rows[5]!;
   console.log(`\nruntime overhead: engine ${engine.wallUs.toFixed(2)} µs/op vs raw Dawn ${rawSame.wallUs.toFixed(2)} µs/dispatch ` +
     `(×${(engine.wallUs / rawSame.wallUs).toFixed(2)}); engine encode ${engine.encodeUs.toFixed(2)} vs Dawn encode ${rawSame.encodeUs.toFixed(2)} µs`);
+  const rawPerOp = rows[1]!;
+  console.log(`replay overhead: ${replay.wallUs.toFixed(2)} µs/op vs raw Dawn per-op bind group ${rawPerOp.wallUs.toFixed(2)} µs/dispatch (+${(replay.wallUs - rawPerOp.wallUs).toFixed(2)} µs); ` +
+    `eager engine +${(engine.wallUs - rawPerOp.wallUs).toFixed(2)} µs over the same`);
   // Sanity: the raw adds really ran.
   const check = new Float32Array(await readBuffer(device, c, 4, (p) => gpu.wait(p)));
   if (check[0] !== 3) throw new Error(`raw add wrote ${check[0]}, expected 3`);

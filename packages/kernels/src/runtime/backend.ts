@@ -315,6 +315,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
       device: this.device,
       pool: this.pool,
       flush: () => this.flush(),
+      submits: () => this.counters.submits,
       computePass: (timedName) => {
         const profiled = timedName ? this.profiler.passFor(timedName) : undefined;
         if (!profiled) return this.openPass();

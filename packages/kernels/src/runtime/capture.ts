@@ -63,6 +63,8 @@ export interface ReplayTarget {
   readonly pool: BufferPool;
   /** Submits everything encoded so far. */
   flush(): void;
+  /** Submissions so far (to tell whether an earlier replay is still in the open encoder). */
+  submits(): number;
   /** The open compute pass (opened on demand); `timed` gives a pass of its own with timestamps. */
   computePass(timedName?: string): GPUComputePassEncoder;
   /** Ends the open compute pass, if any, and returns the encoder (for copies). */
@@ -113,6 +115,8 @@ export class GpuRecording implements Recording {
   private claim: PoolClaim | null = null;
   private pinned: GPUBuffer[] = [];
   private disposed = false;
+  /** The backend's submit count when this recording was last encoded (-1: never). */
+  private encodedAt = -1;
 
   constructor(
     private readonly target: ReplayTarget,
@@ -207,9 +211,9 @@ export class GpuRecording implements Recording {
     if (this.disposed) throw new StateError('GpuRecording.replay', 'a live recording', 'a disposed one');
     if (!this.claim) throw new StateError('GpuRecording.replay', 'a recording made to be replayed (own = true)', 'a check-only recording');
     const t = this.target;
-    // Writes land on the queue at once: submit what is already encoded first, so earlier
-    // work never sees this step's uniforms.
-    t.flush();
+    // Writes land on the queue at once: if the previous replay is still in the open
+    // encoder, submit it first, so it does not see this step's uniforms.
+    if (this.encodedAt === t.submits()) t.flush();
     const items = this.log.items;
     for (const { item, at } of this.stepBound) {
       const u = uniformAtStep(items[item] as RecordedDispatch, step)!;
@@ -235,6 +239,7 @@ export class GpuRecording implements Recording {
     }
     if (pass && timed) t.endTimedPass(pass);
     t.countDispatches(this.dispatches);
+    this.encodedAt = t.submits();
   }
 
   dispose(): void {

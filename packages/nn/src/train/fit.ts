@@ -12,8 +12,13 @@
 //
 // Randomness: dropout masks under derive(root, 'trainDropout') at counter (layer, step),
 // the order of epoch e from derive(root, 'shuffle', e); root = rootKey(seed).
+//
+// Steps are traced (TracedTrainStep): the minibatch gather and the step are recorded once
+// and replayed where the backend can (WebGPU), with the same results as eager steps; a
+// last, smaller minibatch runs eagerly. `trace: false` runs every step eagerly.
 
 import { concat, gather, NonFiniteError, reshape, tensor, tidy, ValueError, type Tensor } from '@alphadrop/core';
+import { TracedTrainStep } from './traced-step.js';
 import { permutation, shuffleKey } from '../data/batches.js';
 import type { Module } from '../module.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -50,6 +55,8 @@ export interface FitOptions {
   log?: LogMode;
   /** Read the loss every this many steps (default 10). */
   lossEvery?: number;
+  /** Record the step once and replay it where the backend can (default true). */
+  trace?: boolean;
 }
 
 export interface FitResult {
@@ -98,76 +105,97 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
   let sinceBest = 0;
   let stoppedEarly = false;
   model.train();
-  for (let epoch = 0; epoch < o.epochs && !stoppedEarly; epoch++) {
-    const order = epochPermutation(n, seed, epoch);
-    // each read: [loss, flag of every step since the previous read]
-    const pending: Promise<{ loss: number; flags: Float32Array | Float64Array; firstStep: number }>[] = [];
-    let flags: Tensor[] = [];
-    let firstFlagStep = o.optimizer.step;
-    const t0 = performance.now();
-    let lastYield = t0;
-    for (let b = 0; b < stepsPerEpoch; b++) {
-      const idx = order.subarray(b * o.batchSize, Math.min(n, (b + 1) * o.batchSize));
-      const read = b % lossEvery === lossEvery - 1 || b === stepsPerEpoch - 1;
-      const { xb, yb } = tidy(() => {
-        const i = tensor(idx, [idx.length]);
-        return { xb: gather(o.data.x, i, 0), yb: gather(o.data.y, i, 0) };
-      });
-      const out = trainStep(model, o.optimizer, o.loss, xb, yb, seed, { keepLoss: read, finiteness: true });
-      xb.dispose();
-      yb.dispose();
-      flags.push(out.finite!);
-      if (out.loss) {
-        const lossValue = out.loss;
-        const readout = tidy(() => concat([reshape(lossValue, [1]), ...flags]));
-        lossValue.dispose();
-        flags.forEach((f) => f.dispose());
-        flags = [];
-        const firstStep = firstFlagStep;
-        firstFlagStep = o.optimizer.step;
-        pending.push(
-          readout.data().then((d) => {
-            readout.dispose();
-            return { loss: d[0]!, flags: d.subarray(1) as Float32Array | Float64Array, firstStep };
-          }),
-        );
+  const traced =
+    o.trace === false ? null : new TracedTrainStep(model, o.optimizer, o.loss, seed, ([i]) => ({ x: gather(o.data.x, i!, 0), y: gather(o.data.y, i!, 0) }));
+  try {
+    for (let epoch = 0; epoch < o.epochs && !stoppedEarly; epoch++) {
+      const order = epochPermutation(n, seed, epoch);
+      // each read: [loss, flag of every step since the previous read]
+      const pending: Promise<{ loss: number; flags: Float32Array | Float64Array; firstStep: number }>[] = [];
+      let flags: Tensor[] = [];
+      let firstFlagStep = o.optimizer.step;
+      const t0 = performance.now();
+      let lastYield = t0;
+      for (let b = 0; b < stepsPerEpoch; b++) {
+        const idx = order.subarray(b * o.batchSize, Math.min(n, (b + 1) * o.batchSize));
+        const read = b % lossEvery === lossEvery - 1 || b === stepsPerEpoch - 1;
+        const out = traced ? tracedStep(traced, idx, read) : eagerStep(model, o, seed, idx, read);
+        flags.push(out.finite!);
+        if (out.loss) {
+          const lossValue = out.loss;
+          const readout = tidy(() => concat([reshape(lossValue, [1]), ...flags]));
+          lossValue.dispose();
+          flags.forEach((f) => f.dispose());
+          flags = [];
+          const firstStep = firstFlagStep;
+          firstFlagStep = o.optimizer.step;
+          pending.push(
+            readout.data().then((d) => {
+              readout.dispose();
+              return { loss: d[0]!, flags: d.subarray(1) as Float32Array | Float64Array, firstStep };
+            }),
+          );
+        }
+        for (const c of o.callbacks ?? []) c.onStepEnd?.(o.optimizer.step);
+        logger.step(epoch, b + 1);
+        // a CPU step computes synchronously: give timers, I/O and a page's UI a turn
+        if (performance.now() - lastYield > 200) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          lastYield = performance.now();
+        }
       }
-      for (const c of o.callbacks ?? []) c.onStepEnd?.(o.optimizer.step);
-      logger.step(epoch, b + 1);
-      // a CPU step computes synchronously: give timers, I/O and a page's UI a turn
-      if (performance.now() - lastYield > 200) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        lastYield = performance.now();
+      const reads = await Promise.all(pending);
+      for (const r of reads) {
+        const at = r.flags.findIndex((f) => f !== 0);
+        if (at < 0 && Number.isFinite(r.loss)) continue;
+        const step = r.firstStep + (at < 0 ? r.flags.length - 1 : at);
+        const { tensor: name, detail } = await diagnose(model, o.data, r.loss);
+        throw new NonFiniteError('fit', 'finite loss and parameters after every step', `a non-finite value at step ${step} (epoch ${epoch + 1}) in ${name}`, name, step, `${detail}; nothing was saved — check the data, or lower the learning rate`);
+      }
+      const losses = reads.map((r) => r.loss);
+      const logs: EpochLogs = { epoch: epoch + 1, loss: losses.reduce((a, v) => a + v, 0) / Math.max(1, losses.length), seconds: (performance.now() - t0) / 1000 };
+      if (o.evaluate) {
+        const mode = model.mode;
+        Object.assign(logs, await o.evaluate(epoch + 1));
+        model.setMode(mode);
+      }
+      history.push(logs);
+      logger.epoch(logs);
+      for (const c of o.callbacks ?? []) await c.onEpochEnd?.(epoch + 1, logs);
+      if (o.earlyStopping) {
+        const v = logs[o.earlyStopping.monitor];
+        if (v === undefined) throw new ValueError('fit', `an epoch log named ${o.earlyStopping.monitor}`, Object.keys(logs).join(', '));
+        const score = o.earlyStopping.mode === 'min' ? v : -v;
+        if (score < best) {
+          best = score;
+          sinceBest = 0;
+        } else if (++sinceBest >= o.earlyStopping.patience) stoppedEarly = true;
       }
     }
-    const reads = await Promise.all(pending);
-    for (const r of reads) {
-      const at = r.flags.findIndex((f) => f !== 0);
-      if (at < 0 && Number.isFinite(r.loss)) continue;
-      const step = r.firstStep + (at < 0 ? r.flags.length - 1 : at);
-      const { tensor: name, detail } = await diagnose(model, o.data, r.loss);
-      throw new NonFiniteError('fit', 'finite loss and parameters after every step', `a non-finite value at step ${step} (epoch ${epoch + 1}) in ${name}`, name, step, `${detail}; nothing was saved — check the data, or lower the learning rate`);
-    }
-    const losses = reads.map((r) => r.loss);
-    const logs: EpochLogs = { epoch: epoch + 1, loss: losses.reduce((a, v) => a + v, 0) / Math.max(1, losses.length), seconds: (performance.now() - t0) / 1000 };
-    if (o.evaluate) {
-      const mode = model.mode;
-      Object.assign(logs, await o.evaluate(epoch + 1));
-      model.setMode(mode);
-    }
-    history.push(logs);
-    logger.epoch(logs);
-    for (const c of o.callbacks ?? []) await c.onEpochEnd?.(epoch + 1, logs);
-    if (o.earlyStopping) {
-      const v = logs[o.earlyStopping.monitor];
-      if (v === undefined) throw new ValueError('fit', `an epoch log named ${o.earlyStopping.monitor}`, Object.keys(logs).join(', '));
-      const score = o.earlyStopping.mode === 'min' ? v : -v;
-      if (score < best) {
-        best = score;
-        sinceBest = 0;
-      } else if (++sinceBest >= o.earlyStopping.patience) stoppedEarly = true;
-    }
+  } finally {
+    traced?.dispose();
   }
   logger.done();
   return { history, stoppedEarly, steps: o.optimizer.step };
+}
+
+/** One traced step on minibatch `idx`; the loss kept only when it is read. */
+function tracedStep(traced: TracedTrainStep, idx: Int32Array, read: boolean): { loss: Tensor | null; finite: Tensor } {
+  const i = tensor(idx, [idx.length]);
+  const { loss, finite } = traced.run(i);
+  i.dispose();
+  if (read) return { loss, finite };
+  loss.dispose();
+  return { loss: null, finite };
+}
+
+function eagerStep(model: Module, o: FitOptions, seed: number, idx: Int32Array, read: boolean) {
+  const { xb, yb } = tidy(() => {
+    const i = tensor(idx, [idx.length]);
+    return { xb: gather(o.data.x, i, 0), yb: gather(o.data.y, i, 0) };
+  });
+  const out = trainStep(model, o.optimizer, o.loss, xb, yb, seed, { keepLoss: read, finiteness: true });
+  xb.dispose();
+  yb.dispose();
+  return out;
 }

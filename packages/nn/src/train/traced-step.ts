@@ -5,8 +5,8 @@
 // and are updated in place. Where the backend cannot replay (the CPU) every step runs
 // eagerly, through the same code as trainStep: the results are the same either way.
 
-import { trace, type Tensor, type TracedStep } from '@alphadrop/core';
-import type { Module } from '../module.js';
+import { tidy, trace, type Tensor, type TracedStep } from '@alphadrop/core';
+import type { Mode, Module } from '../module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { stepOnce, trainingContext, type LossFn } from './step.js';
 
@@ -24,6 +24,7 @@ export interface TracedStepResult {
 
 export class TracedTrainStep {
   private readonly traced: TracedStep;
+  private mode: Mode;
 
   /**
    * `batch` turns the inputs given to run() into (x, y) inside the step, so that work
@@ -36,12 +37,14 @@ export class TracedTrainStep {
     seed: number,
     batch: BatchOf = ([x, y]) => ({ x: x!, y: y! }),
   ) {
+    this.mode = model.mode;
     this.traced = trace(
-      (step, inputs) => {
-        const { x, y } = batch(inputs);
-        const out = stepOnce(model, optimizer, loss, x, y, trainingContext(seed, step), { keepLoss: true, finiteness: true });
-        return [out.loss!, out.finite!];
-      },
+      (step, inputs) =>
+        tidy(() => {
+          const { x, y } = batch(inputs);
+          const out = stepOnce(model, optimizer, loss, x, y, trainingContext(seed, step), { keepLoss: true, finiteness: true });
+          return [out.loss!, out.finite!];
+        }),
       {
         read: () => [...model.parameters(), ...optimizer.slots],
         write: (ts) => {
@@ -55,6 +58,11 @@ export class TracedTrainStep {
 
   /** Runs optimizer step number optimizer.step + 1 on the inputs. */
   run(...inputs: Tensor[]): TracedStepResult {
+    // the recording holds one mode's dispatches (dropout on or off): another mode records again
+    if (this.model.mode !== this.mode) {
+      this.traced.dispose();
+      this.mode = this.model.mode;
+    }
     const step = this.optimizer.step;
     const { outputs, replayed } = this.traced.run(step, inputs);
     if (replayed) this.optimizer.step = step + 1;
