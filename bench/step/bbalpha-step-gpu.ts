@@ -136,7 +136,24 @@ async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: nu
   const ms = (performance.now() - t0) / steps;
   // GPU time: the same steps again, every dispatch timestamped (after the host timing: the
   // profiler's pass per dispatch would perturb it)
+  // Diagnostics of where a step's wall time goes: the same loop without any read, and one
+  // step at a time with a wait after each (latency: host + GPU + one round trip).
+  const tNoRead = performance.now();
+  for (let i = 0; i < steps; i++) step(false);
+  await gpu.synchronize();
+  const noReadMs = (performance.now() - tNoRead) / steps;
+  const latency: number[] = [];
+  for (let i = 0; i < Math.min(steps, 50); i++) {
+    const t = performance.now();
+    step(false);
+    await gpu.synchronize();
+    latency.push(performance.now() - t);
+  }
+  latency.sort((a, b) => a - b);
+  const syncedMs = latency[Math.floor(latency.length / 2)]!;
+  let profiledWallMs = 0;
   const gpuTime = await gpuTimePerStep(gpu, steps, async () => {
+    const t = performance.now();
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < steps; i++) {
       const r = step(i % 10 === 9);
@@ -144,11 +161,16 @@ async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: nu
     }
     await gpu.synchronize();
     await Promise.all(pending);
+    profiledWallMs = (performance.now() - t) / steps;
   });
   tracedStep?.dispose();
   s.net.dispose();
   s.optimizer.dispose();
-  return { model, mode: traced ? 'traced' : 'eager', finiteness: traced || withFlag, msPerStep: ms, hostEncodeMsPerStep: encodeMs, gpuMsPerStep: gpuTime?.msPerStep ?? null, gpuTime, ...perStep, firstLoss: got, cpuFirstLoss: want };
+  return {
+    model, mode: traced ? 'traced' : 'eager', finiteness: traced || withFlag, msPerStep: ms, hostEncodeMsPerStep: encodeMs,
+    gpuMsPerStep: gpuTime?.msPerStep ?? null, diagnostics: { noReadMsPerStep: noReadMs, syncedStepMedianMs: syncedMs, profiledWallMsPerStep: profiledWallMs },
+    gpuTime, ...perStep, firstLoss: got, cpuFirstLoss: want,
+  };
 }
 
 const chosen = arg('model', 'all');
@@ -168,6 +190,8 @@ for (const m of models) for (const run of runs) {
   results.push(r);
   console.log(`alphadrop webgpu ${m} ${r.mode}${r.finiteness ? ' (with finiteness flag)' : ''}: ${r.msPerStep.toFixed(3)} ms/step (host encode ${r.hostEncodeMsPerStep.toFixed(3)} ms), ${r.dispatches} dispatches and ${r.submits} submit per step (bind groups ${r.bindGroups.hits} cached, ${r.bindGroups.misses} created); first loss ${r.firstLoss.toFixed(5)} (CPU ${r.cpuFirstLoss.toFixed(5)})`);
   console.log(`  ${describeGpuTime(r.gpuTime)}`);
+  const d = r.diagnostics;
+  console.log(`  without reads ${d.noReadMsPerStep.toFixed(3)} ms/step; one step then wait (median) ${d.syncedStepMedianMs.toFixed(3)} ms; profiled run ${d.profiledWallMsPerStep.toFixed(3)} ms/step wall`);
 }
 const out = arg('json', '');
 if (out) writeFileSync(out, JSON.stringify({ device: g.description, results }, null, 2));
