@@ -108,6 +108,15 @@ describe('a traced training step', () => {
       out.finite.dispose();
     }
     for (const m of markers) expect(new Set(await m.data())).toEqual(new Set([7]));
+    // the same input tensors every step (no copy after the first): still the eager result
+    const eager = setup('sgd');
+    for (let k = 0; k < 6; k++) {
+      const out = trainStep(eager.model, eager.optimizer, loss, x, y, seed, { keepLoss: true });
+      out.loss!.dispose();
+    }
+    expect(await values(model.parameters())).toEqual(await values(eager.model.parameters()));
+    eager.model.dispose();
+    eager.optimizer.dispose();
     markers.forEach((m) => m.dispose());
     // the trace holds its inputs, the parameters' storage and its outputs until disposed
     step.dispose();

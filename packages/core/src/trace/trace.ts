@@ -60,6 +60,8 @@ export class TracedStep {
   private inputs: Tensor[] = [];
   private state: Tensor[] = [];
   private outputs: Tensor[] = [];
+  /** The handles last copied into `inputs`: tensors are immutable, so the same handle needs no copy. */
+  private copiedFrom: (DataHandle | null)[] = [];
 
   constructor(
     private readonly fn: StepFunction,
@@ -118,6 +120,7 @@ export class TracedStep {
     this.inputs = [];
     this.state = [];
     this.outputs = [];
+    this.copiedFrom = [];
   }
 
   private stateIsOurs(): boolean {
@@ -160,6 +163,7 @@ export class TracedStep {
     const first = this.mode === 'record';
     if (first) {
       this.inputs = inputs.map((x) => keep(wrap(backend, capture.clone(x.storage), x)));
+      this.copiedFrom = inputs.map((x) => x.handle);
       this.state = this.stateAccess.read().map(share);
       this.stateAccess.write(this.state.map(share));
     } else this.copyInputs(capture, inputs);
@@ -199,7 +203,12 @@ export class TracedStep {
   }
 
   private copyInputs(capture: CaptureSupport, inputs: readonly Tensor[]): void {
-    inputs.forEach((x, i) => capture.copy(x.storage, this.inputs[i]!.storage));
+    inputs.forEach((x, i) => {
+      // the state is the one thing a replay changes in place: never trust its handle
+      if (x.handle === this.copiedFrom[i] && !this.state.some((s) => s.handle === x.handle)) return;
+      capture.copy(x.storage, this.inputs[i]!.storage);
+      this.copiedFrom[i] = x.handle;
+    });
   }
 }
 
