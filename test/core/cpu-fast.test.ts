@@ -396,6 +396,14 @@ describe('fused primitives (bit-identical to the oracle)', () => {
     check(Prim.OptimizerUpdate, [[[7, 3], 'f64'], [[7, 3], 'f64'], [[7, 3], 'f64']], { ...base, rule: 'nesterov' });
     check(Prim.OptimizerUpdate, [[[11]], [[11]], [[11]], [[11]]], { ...base, rule: 'adam' });
   });
+  it('optimizerUpdate with a weight-decay input last, every rule, f32 and f64', () => {
+    const base = { lr: 0.01, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 3 };
+    check(Prim.OptimizerUpdate, [[[784, 100]], [[784, 100]], [[784, 100]]], { ...base, rule: 'sgd' });
+    check(Prim.OptimizerUpdate, [[[7, 3]], [[7, 3]], [[7, 3]], [[7, 3]]], { ...base, rule: 'momentum' });
+    check(Prim.OptimizerUpdate, [[[7, 3], 'f64'], [[7, 3], 'f64'], [[7, 3], 'f64'], [[7, 3], 'f64']], { ...base, rule: 'nesterov' });
+    check(Prim.OptimizerUpdate, [[[11]], [[11]], [[11]], [[11]], [[11]]], { ...base, rule: 'adam' });
+    check(Prim.OptimizerUpdate, [[[12]], [[12], 'f32', SPECIAL], [[12], 'f32', [...SPECIAL].reverse()]], { ...base, rule: 'sgd' });
+  });
 });
 
 describe('worker threads (opt-in): bit-identical to one thread', () => {

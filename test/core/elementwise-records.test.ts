@@ -1,10 +1,13 @@
 // The elementwise records (core elementwise/*.ts) themselves: the branch-free choice the
 // records use, softplus's stable form against independent references where the naive
-// formula overflows, the WGSL helpers each record declares, and the fast CPU loops' shared
+// formula overflows, reluGrad against the composition it replaces, the WGSL helpers each record declares, and the fast CPU loops' shared
 // fallback (a page whose CSP refuses `new Function`) against the oracle. The per-primitive
 // tables derived from the records are tested in grad.test.ts, nonfinite.test.ts,
 // cpu-fast.test.ts and test/kernels/elementwise.test.ts.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  cpuBackend, greater, linear, reluGrad, relu, setBackend, getBackend, sum, tensor, tidy, valueAndGradsOf, where, type DType, type Tensor,
+} from '@alphadrop/core';
 import {
   BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, allocHost, referenceKernels, shapeRules, type CpuOperand,
 } from '@alphadrop/core/backend';
@@ -38,6 +41,66 @@ describe('records', () => {
         expect(code.startsWith(`fn ${name}(`), `${name}: its code defines it`).toBe(true);
         expect(all.split(`${name}(`).length - 1, `${name} is called`).toBeGreaterThan(1);
       }
+    }
+  });
+});
+
+describe('reluGrad is where(greater(x, 0), dy, 0), bit for bit', () => {
+  /** Runs `fn` on a fresh CPU backend of `kind`, returning the host values of its result. */
+  const on = (kind: 'fast' | 'reference', fn: () => Tensor): number[] => {
+    const prev = getBackend();
+    const be = cpuBackend(kind);
+    setBackend(be);
+    try {
+      return tidy(() => Array.from(fn().dataSync()));
+    } finally {
+      setBackend(prev);
+    }
+  };
+  /** Same numbers, NaN equal to NaN, and the same sign of zero (Object.is). */
+  const sameBits = (got: number[], want: number[]) => {
+    expect(got.length).toBe(want.length);
+    want.forEach((w, i) => expect(Object.is(got[i], w) || (Number.isNaN(got[i]) && Number.isNaN(w)), `element ${i}: ${got[i]} vs ${w}`).toBe(true));
+  };
+  for (const kind of ['reference', 'fast'] as const)
+    for (const dtype of ['f32', 'f64', 'i32'] as DType[])
+      it(`${kind} ${dtype}: every pair of special values (dy [n, 1] against x [1, n]), and dy broadcast against x`, () => {
+        const vals = dtype === 'i32' ? [0, 3, -3, 7, -1, 2] : SPECIAL;
+        const dy = () => tensor(vals, [vals.length, 1], { dtype });
+        const x = () => tensor([...vals].reverse(), [1, vals.length], { dtype });
+        sameBits(on(kind, () => reluGrad(dy(), x())), on(kind, () => where(greater(x(), 0), dy(), 0)));
+        const row = () => tensor(vals, [vals.length], { dtype });
+        const grid = () => tensor(vals.flatMap((v) => vals.map((w) => v - w)), [vals.length, vals.length], { dtype });
+        sameBits(on(kind, () => reluGrad(row(), grid())), on(kind, () => where(greater(grid(), 0), row(), 0)));
+        // and the two backends agree with each other
+        sameBits(on(kind, () => reluGrad(dy(), x())), on('reference', () => where(greater(x(), 0), dy(), 0)));
+      });
+
+  it('relu and the fused linear ReLU take their gradient through one reluGrad, equal to the composition', () => {
+    const prev = getBackend();
+    const be = cpuBackend('reference');
+    setBackend(be);
+    try {
+      tidy(() => {
+        const x = tensor([[0.5, -1, 2], [NaN, 3, -0.25]]);
+        const w = tensor([[1, -2], [0.5, 1], [-1, 0.25]]);
+        const b = tensor([0.1, -0.3]);
+        const before = be.counters.dispatches;
+        const { grads } = valueAndGradsOf(() => sum(linear(x, w, b, { activation: 'relu' })), [w, b]);
+        const backward = be.counters.dispatches - before;
+        // the composed form: matmul + add + relu, its gradient by the composition
+        const composed = valueAndGradsOf(() => {
+          const z = linear(x, w, b);
+          return sum(where(greater(z, 0), z, 0));
+        }, [w, b]).grads;
+        for (let i = 0; i < 2; i++) sameBits(Array.from(grads[i]!.dataSync()), Array.from(composed[i]!.dataSync()));
+        // forward linear, sum, then the backward: sum's broadcast, ONE reluGrad, dW, dbias (its sum): no compare, no where
+        expect(backward).toBe(6);
+        const r = valueAndGradsOf(() => sum(relu(x)), [x]).grads[0]!;
+        sameBits(Array.from(r.dataSync()), [1, 0, 1, 0, 1, 0]);
+      });
+    } finally {
+      setBackend(prev);
     }
   });
 });

@@ -165,6 +165,10 @@ export const NONFINITE: NonfiniteTable = {
     rule: 'NaN if either operand is NaN (numpy.minimum, Math.min)',
     cases: binaryCase([nan, 1, nan, inf, -inf, -inf, 1.5, 0], [1, nan, nan, -inf, 1, -inf, -2, -0], [nan, nan, nan, -inf, -inf, -inf, -2, 0]),
   },
+  [Prim.ReluGrad]: {
+    rule: 'where(greater(b, 0), a, 0): b NaN, ±0 or negative gives 0 (a NaN there does not leak); b > 0 (+Inf included) passes a as it is',
+    cases: binaryCase([nan, 1, nan, 2, inf, -inf, 3, 1.5, -2, 4], [1, nan, -1, -inf, 1, 2, 0, -0, 0.5, inf], [nan, 0, 0, 0, inf, -inf, 0, 0, -2, 4]),
+  },
   [Prim.Compare]: {
     rule: 'every comparison with a NaN is false except ne; Inf == Inf; 0 == -0',
     cases: [
@@ -397,6 +401,12 @@ export const NONFINITE: NonfiniteTable = {
         inputs: [f32([5], [1, nan, 1, inf, 1]), f32([5], [nan, 1, inf, 1, -inf])],
         params: { rule: 'sgd', ...hyper },
         expected: [nan, nan, -inf, inf, inf],
+      },
+      {
+        label: 'sgd with weight decay g + c·p (0·Inf = NaN)',
+        inputs: [f32([4], [1, inf, 1, 2]), f32([4], [0, 0, nan, 1]), f32([4], [inf, 0, 1, 0.5])],
+        params: { rule: 'sgd', ...hyper },
+        expected: [-inf, nan, nan, 1],
       },
       {
         label: 'momentum',

@@ -2,13 +2,13 @@
 // primitive (one case per record of core's elementwise/*.ts, on the record's test domain),
 // compare, where and cast, over awkward shapes (odd sizes, size-1 dims, rank mismatch,
 // scalars) and the edge values where f32 implementations usually break.
-import { beforeAll, describe } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  abs, add, cast, compare, div, exp, floor, log, log1p, maximum, minimum, mul, neg, pow, reciprocal, relu,
+  abs, add, cast, compare, div, exp, floor, greater, log, log1p, maximum, minimum, mul, neg, pow, reciprocal, relu, reluGrad,
   sigmoid, sign, softplus, sqrt, sub, tanh, tensor, where, type CompareOp, type DType, type Tensor,
 } from '@alphadrop/core';
 import { BINARY, BINARY_PRIMS, UNARY, UNARY_PRIMS, apply } from '@alphadrop/core/backend';
-import { coversItsPrimitives, getTestBackend, gpuCase, rand, randBool, randInt } from '../helpers/webgpu.js';
+import { coversItsPrimitives, firstMismatch, getTestBackend, gpuCase, rand, randBool, randInt, runOn } from '../helpers/webgpu.js';
 
 beforeAll(async () => {
   await getTestBackend();
@@ -79,6 +79,25 @@ describe('compare (-> bool) and where', () => {
   gpuCase('where f32, all three broadcast', () => where(randBool([3, 1, 5], 6), rand([4, 1], 7), rand([5], 8)));
   gpuCase('where i32 scalar branches', () => where(randBool([19], 9), tensor(7, [], { dtype: 'i32' }), randInt([19], 10, -9, 9)));
   gpuCase('where bool', () => where(randBool([2, 9], 11), randBool([9], 12), randBool([2, 1], 13)));
+});
+
+describe('reluGrad: where(greater(x, 0), dy, 0) in one kernel', () => {
+  const S = [NaN, Infinity, -Infinity, 0, -0, 1.5, -2, 0.25, -1, 1e-30, -1e30, 40, -40];
+  // every pair of special values: dy [13, 1] against x [1, 13]
+  const pairs = () => reluGrad(tensor(S, [S.length, 1]), tensor([...S].reverse(), [1, S.length]));
+  gpuCase('special values, every pair, against the oracle', pairs, { rtol: 0, atol: 0 });
+  gpuCase('i32 with a broadcast dy', () => reluGrad(randInt([11], 1, -9, 9), randInt([7, 11], 2, -3, 3)));
+  it('equals the compare-then-where composition on the GPU, bit for bit', async () => {
+    const gpu = await getTestBackend();
+    const one = await runOn(gpu, pairs);
+    const two = await runOn(gpu, () => where(greater(tensor([...S].reverse(), [1, S.length]), 0), tensor(S, [S.length, 1]), 0));
+    expect(firstMismatch(one.values, two.values, true)).toBeNull();
+    const x = () => rand([37, 5], 3);
+    const dy = () => rand([37, 5], 4);
+    const a = await runOn(gpu, () => reluGrad(dy(), x()));
+    const b = await runOn(gpu, () => where(greater(x(), 0), dy(), 0));
+    expect(firstMismatch(a.values, b.values, true)).toBeNull();
+  });
 });
 
 describe('cast among f32, i32, u32, bool', () => {

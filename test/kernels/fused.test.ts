@@ -47,5 +47,10 @@ describe('optimizer update on WebGPU', () => {
   gpuCase('momentum (velocity)', () => optimizerUpdate(rand(n, 20), rand(n, 21), [rand(n, 22)], { rule: 'momentum', lr: 0.01, momentum: 0.9 })[1]!, { rtol: 1e-6, atol: 1e-7 });
   gpuCase('nesterov (param)', () => optimizerUpdate(rand(n, 20), rand(n, 21), [rand(n, 22)], { rule: 'nesterov', lr: 0.01, momentum: 0.9 })[0]!, { rtol: 1e-6, atol: 1e-7 });
   gpuCase('adam (param, step 7)', () => optimizerUpdate(rand(n, 20), rand(n, 21), [rand(n, 22), rand(n, 23, 0.01, 1)], { rule: 'adam', lr: 1e-3, step: 7 })[0]!, { rtol: 1e-5, atol: 1e-6 });
+  // weight decay as the last input: g + c·p in the update kernel
+  const c = () => mul(rand(n, 24, 0, 1e-2), rand(n, 25, 0, 1));
+  gpuCase('sgd with decay', () => optimizerUpdate(rand(n, 20), rand(n, 21), [], { rule: 'sgd', lr: 0.5 }, c())[0]!, { rtol: 1e-6, atol: 1e-7 });
+  gpuCase('momentum with decay (velocity)', () => optimizerUpdate(rand(n, 20), rand(n, 21), [rand(n, 22)], { rule: 'momentum', lr: 0.01, momentum: 0.9 }, c())[1]!, { rtol: 1e-6, atol: 1e-7 });
+  gpuCase('adam with decay (first moment)', () => optimizerUpdate(rand(n, 20), rand(n, 21), [rand(n, 22), rand(n, 23, 0.01, 1)], { rule: 'adam', lr: 1e-3, step: 7 }, c())[1]!, { rtol: 1e-5, atol: 1e-7 });
   gpuCase('adam (second moment)', () => optimizerUpdate(rand(n, 20), rand(n, 21), [rand(n, 22), rand(n, 23, 0.01, 1)], { rule: 'adam', lr: 1e-3, step: 7 })[2]!, { rtol: 1e-5, atol: 1e-7 });
 });

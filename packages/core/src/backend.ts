@@ -53,6 +53,14 @@ export interface Backend<S = unknown> {
   /** Synchronous read-back, where the backend can (the CPU); undefined elsewhere. */
   readSync?(storage: S, dtype: DType, size: number): HostArray;
   free(storage: S): void;
+  /**
+   * Storage aliasing elements [offset, offset + size) of `storage` (of `dtype`), or null
+   * where the backend cannot alias that range (WebGPU: an offset that is not a multiple of
+   * minStorageBufferOffsetAlignment). The engine makes contiguous slices and concatenations
+   * views this way (engine.ts); it never frees a view, only the storage it aliases, once no
+   * view is left. Absent: every slice and concatenation is a copy.
+   */
+  view?(storage: S, dtype: DType, offset: number, size: number): S | null;
   /** Submits any recorded work (GPU); a no-op on the CPU. */
   flush(): void;
   /** Size limits, for refusing a too-large tile before allocating it; absent means none known. */

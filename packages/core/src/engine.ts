@@ -1,5 +1,6 @@
 // The engine: the one path every primitive takes. apply() validates and infers the output
-// through the shape rules, runs the primitive on the operands' backend, and records it on
+// through the shape rules, runs the primitive on the operands' backend (or, for a reshape
+// and a contiguous slice or concatenation, shares the input's storage), and records it on
 // the active gradient tapes. Also holds the current default backend. The tapes are
 // autodiff.ts's, pushed on `recorders` while a gradient is being taken: the engine only
 // knows the Recorder interface, so autodiff (which needs the ops, which need apply) sits
@@ -12,6 +13,7 @@ import { Prim, type PrimParams } from './prims.js';
 import { shapeRules } from './rules-shape.js';
 import { sizeOf, type Shape } from './shape.js';
 import { DataHandle, Tensor } from './tensor.js';
+import { concatView, sliceView } from './views.js';
 
 /** Something that sees every primitive run: autodiff.ts's gradient tapes. */
 export interface Recorder {
@@ -50,6 +52,25 @@ export function fromHost(values: HostArray, shape: Shape, dtype: DType, backend:
   return new Tensor(shape, dtype, new DataHandle(backend, storage, values.length * bytesPerElement(dtype)));
 }
 
+/**
+ * The storage a primitive's result can share instead of running: a reshape shares its
+ * input's handle (contiguous storage); a contiguous slice or concatenation views its
+ * input's storage where the backend can (views.ts). Null: the primitive runs.
+ */
+function viewFor<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P], shape: Shape, dtype: DType): DataHandle | null {
+  if (prim === Prim.Reshape) {
+    const h = inputs[0]!.handle;
+    h.refs++;
+    return h;
+  }
+  if (prim === Prim.Slice) {
+    const p = params as PrimParams[Prim.Slice];
+    return sliceView(inputs[0]!, p.begin, p.size);
+  }
+  if (prim === Prim.Concat) return concatView(inputs, (params as PrimParams[Prim.Concat]).axis, shape, dtype);
+  return null;
+}
+
 /** Runs one primitive. The only place where tensors are made from other tensors. */
 export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P]): Tensor {
   const backend = inputs.length > 0 ? inputs[0]!.backend : getBackend();
@@ -60,11 +81,9 @@ export function apply<P extends Prim>(prim: P, inputs: readonly Tensor[], params
   if (!backend.dtypes.includes(spec.dtype))
     throw new DTypeError(prim, `a result dtype the ${backend.name} backend stores (${backend.dtypes.join('/')})`, spec.dtype);
   let out: Tensor;
-  if (prim === Prim.Reshape) {
-    // A reshape of contiguous storage is a view: share the handle.
-    const h = inputs[0]!.handle;
-    h.refs++;
-    out = new Tensor(spec.shape, spec.dtype, h);
+  const view = viewFor(prim, inputs, params, spec.shape, spec.dtype);
+  if (view !== null) {
+    out = new Tensor(spec.shape, spec.dtype, view);
   } else {
     const operands = inputs.map((t) => ({ storage: t.storage, shape: t.shape, dtype: t.dtype }));
     const storage = backend.execute(prim, operands, params, spec);

@@ -46,6 +46,8 @@ export const DEFAULT_OPTIMIZER: Omit<OptimizerParams, 'rule' | 'lr' | 'step'> = 
 
 /**
  * One optimizer step over (usually flat) parameters. Returns [newParam, ...newSlots].
+ * With `decay` (per-element coefficients c, the parameter's shape), the gradient first
+ * becomes g + c ⊙ p, in the same kernel (equal to add(g, mul(c, p)) then the update).
  *   sgd:       p -= lr g
  *   momentum:  v = μ v + g;  p -= lr v
  *   nesterov:  v = μ v + g;  p -= lr (g + μ v)
@@ -56,13 +58,14 @@ export function optimizerUpdate(
   grad: Tensor,
   slots: readonly Tensor[],
   p: Partial<OptimizerParams> & Pick<OptimizerParams, 'rule' | 'lr'>,
+  decay: Tensor | null = null,
 ): Tensor[] {
   const full: OptimizerParams = { ...DEFAULT_OPTIMIZER, step: 1, ...p };
   const k = OPTIMIZER_SLOTS[full.rule];
   if (k === undefined) throw new ValueError('optimizerUpdate', 'rule sgd/momentum/nesterov/adam', String(full.rule));
   if (slots.length !== k) throw new ShapeError('optimizerUpdate', `${k} state slots for ${full.rule}`, `${slots.length}`);
   return tidy(() => {
-    const packed = apply(Prim.OptimizerUpdate, [param, grad, ...slots], full);
+    const packed = apply(Prim.OptimizerUpdate, decay ? [param, grad, ...slots, decay] : [param, grad, ...slots], full);
     const rest = param.shape.map(() => 0);
     return Array.from({ length: 1 + k }, (_, j) => reshape(slice(packed, [j, ...rest], [1, ...param.shape]), [...param.shape]));
   });

@@ -180,6 +180,11 @@ export const div = (a: TensorLike, b: TensorLike) => apply(Prim.Div, pair(a, b),
 export const pow = (a: TensorLike, b: TensorLike) => apply(Prim.Pow, pair(a, b), {});
 export const maximum = (a: TensorLike, b: TensorLike) => apply(Prim.Maximum, pair(a, b), {});
 export const minimum = (a: TensorLike, b: TensorLike) => apply(Prim.Minimum, pair(a, b), {});
+/**
+ * ReLU's backward pass: dy where x > 0, else 0 (x NaN gives 0), with broadcasting; equal to
+ * where(greater(x, 0), dy, 0) in one kernel. x may be the ReLU's input or its output.
+ */
+export const reluGrad = (dy: TensorLike, x: TensorLike) => apply(Prim.ReluGrad, pair(dy, x), {});
 
 export const compare = (a: TensorLike, b: TensorLike, op: CompareOp) => apply(Prim.Compare, pair(a, b), { op });
 export const equal = (a: TensorLike, b: TensorLike) => compare(a, b, 'eq');

@@ -32,6 +32,8 @@ export enum Prim {
   Pow = 'pow',
   Maximum = 'maximum',
   Minimum = 'minimum',
+  /** a where b > 0, else 0: ReLU's backward pass (a = dy, b = its input or output) in one kernel. */
+  ReluGrad = 'reluGrad',
   // comparison (-> bool) and selection
   Compare = 'compare',
   Where = 'where',
@@ -66,7 +68,10 @@ export enum Prim {
   Dropout = 'dropout',
   /** log Σ exp along one axis, stabilised by the maximum. */
   LogSumExp = 'logSumExp',
-  /** One optimizer step over a flat parameter buffer: [param, grad, ...slots] → packed [1 + slots, ...]. */
+  /**
+   * One optimizer step over a flat parameter buffer: [param, grad, ...slots, decay?] → packed
+   * [1 + slots, ...]. The optional last input c adds weight decay, g' = g + c ⊙ p.
+   */
   OptimizerUpdate = 'optimizerUpdate',
   /** The BB-α energy of MC logits [M, K, C] against labels [M]: per point or its batch mean. */
   BBAlphaLoss = 'bbAlphaLoss',
@@ -81,7 +86,7 @@ export const UNARY_PRIMS = [
   Prim.Neg, Prim.Exp, Prim.Log, Prim.Log1p, Prim.Sqrt, Prim.Abs, Prim.Sign, Prim.Floor,
   Prim.Relu, Prim.Sigmoid, Prim.Tanh, Prim.Reciprocal, Prim.Sin, Prim.Cos, Prim.Softplus,
 ] as const;
-export const BINARY_PRIMS = [Prim.Add, Prim.Sub, Prim.Mul, Prim.Div, Prim.Pow, Prim.Maximum, Prim.Minimum] as const;
+export const BINARY_PRIMS = [Prim.Add, Prim.Sub, Prim.Mul, Prim.Div, Prim.Pow, Prim.Maximum, Prim.Minimum, Prim.ReluGrad] as const;
 
 export type UnaryPrim = (typeof UNARY_PRIMS)[number];
 export type BinaryPrim = (typeof BINARY_PRIMS)[number];

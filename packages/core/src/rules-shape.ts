@@ -336,7 +336,8 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
     const P = Prim.OptimizerUpdate;
     const slots = OPTIMIZER_SLOTS[p.rule];
     if (slots === undefined) throw new ValueError(P, 'rule sgd/momentum/nesterov/adam', String(p.rule));
-    if (inputs.length !== 2 + slots) throw new ShapeError(P, `${2 + slots} inputs (param, grad, ${slots} slots) for ${p.rule}`, `${inputs.length}`);
+    if (inputs.length !== 2 + slots && inputs.length !== 3 + slots)
+      throw new ShapeError(P, `${2 + slots} inputs (param, grad, ${slots} slots) for ${p.rule}, or ${3 + slots} with a decay coefficient last`, `${inputs.length}`);
     const [param] = inputs;
     need(P, param!.dtype, FLOAT);
     for (const t of inputs) {

@@ -221,14 +221,14 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   },
   [Prim.RandomBits]: { saves: NONE, vjp: () => [] },
 
-  // y = act(op(A ⊙ m/keep) · op(B) + bias): dz = act'(y) dy; dA = dropout(dz op(B)ᵀ) (in A's layout);
+  // y = act(op(A ⊙ m/keep) · op(B) + bias): dz = act'(y) dy (relu: reluGrad(dy, y), [y > 0] dy); dA = dropout(dz op(B)ᵀ) (in A's layout);
   // dB = op(A ⊙ m/keep)ᵀ dz (the mask regenerated, never stored); dbias = Σ_rows dz
   [Prim.FusedMatmul]: {
     saves: XY,
     vjp: (dy, s, p, n) => {
       const a = x0(s);
       const b = x1(s);
-      const dz = p.activation === 'relu' ? op.where(op.greater(s.y!, 0), dy, 0) : dy;
+      const dz = p.activation === 'relu' ? op.reluGrad(dy, s.y!) : dy;
       let da: Tensor | null = null;
       if (n[0]) {
         const g = p.transA ? op.matmul(b, dz, { transA: p.transB, transB: true }) : op.matmul(dz, b, { transB: !p.transB });

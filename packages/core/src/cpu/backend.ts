@@ -73,6 +73,11 @@ export class CpuBackend implements Backend<HostArray> {
     // Host memory belongs to the garbage collector.
   }
 
+  /** A subarray: any element range of a typed array can be aliased (kernels never write their inputs). */
+  view(storage: HostArray, _dtype: DType, offset: number, size: number): HostArray {
+    return storage.subarray(offset, offset + size);
+  }
+
   flush(): void {}
 }
 

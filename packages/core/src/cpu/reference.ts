@@ -18,7 +18,7 @@ import type { Operand, OutSpec } from '../backend.js';
 import { allocHost, isFloat, type HostArray } from '../dtype.js';
 import { ValueError } from '../errors.js';
 import { tableOf } from '../elementwise/record.js';
-import { Prim, BINARY_PRIMS, SMALL_ALPHA, UNARY_PRIMS, type DropoutParams, type PrimParams, type UnaryPrim, type BinaryPrim } from '../prims.js';
+import { Prim, BINARY_PRIMS, OPTIMIZER_SLOTS, SMALL_ALPHA, UNARY_PRIMS, type DropoutParams, type PrimParams, type UnaryPrim, type BinaryPrim } from '../prims.js';
 import { bitsToUniform, keepThreshold, philoxFill } from '../random/philox.js';
 import { sizeOf, stridesOf, type Shape } from '../shape.js';
 import { binaryFns, compareFns, unaryFns } from './scalar-fns.js';
@@ -486,11 +486,14 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
   },
   [Prim.OptimizerUpdate]: (inputs, p, out) => {
     const [param, grad, s1, s2] = inputs;
+    const decay = inputs[2 + OPTIMIZER_SLOTS[p.rule]];
     const n = param!.storage.length;
     const r = allocHost(out.dtype, sizeOf(out.shape));
+    // g + c·p rounded as the separate mul and add would store it (f32: after each op)
+    const round = out.dtype === 'f32' ? Math.fround : (v: number) => v;
     for (let i = 0; i < n; i++) {
       const w = param!.storage[i]!;
-      const g = grad!.storage[i]!;
+      const g = decay ? round(grad!.storage[i]! + round(decay.storage[i]! * w)) : grad!.storage[i]!;
       switch (p.rule) {
         case 'sgd':
           r[i] = w - p.lr * g;

@@ -3,10 +3,12 @@
 //
 // Non-finite values follow IEEE 754 / JS arithmetic: NaN in either operand gives NaN
 // (maximum and minimum included: a NaN is never "lost" to a comparison; a's NaN first), and
-// pow is JS Math.pow (pow(NaN, 0) = 1, pow(±1, ±Inf) = NaN). test/core/nonfinite.test.ts.
+// pow is JS Math.pow (pow(NaN, 0) = 1, pow(±1, ±Inf) = NaN). reluGrad is a selection, not
+// arithmetic: where(greater(b, 0), a, 0) exactly (b NaN → 0; a NaN where b > 0 → NaN).
+// test/core/nonfinite.test.ts.
 
 import { Prim, type BinaryPrim } from '../prims.js';
-import { FLOAT, NUMERIC, pick, type BinaryRecord } from './record.js';
+import { FLOAT, NUMERIC, SIGNED, pick, zeroOf, type BinaryRecord } from './record.js';
 
 /**
  * pow with JS Math.pow's semantics (the oracle's): the builtin only on a finite positive
@@ -124,6 +126,17 @@ export const BINARY: { readonly [P in BinaryPrim]: BinaryRecord } = {
       },
     },
     test: { ...VALUES, grad: GRAD },
+  },
+  [Prim.ReluGrad]: {
+    dtypes: SIGNED,
+    // where(greater(b, 0), a, 0) in one pass: a comparison with NaN is false, so b NaN gives 0
+    f: (a, b) => pick(+(b > 0), a, 0),
+    // NaN tested on the bits: WGSL may fold NaN > 0 either way
+    wgsl: (a, b, t) => (t === 'f32' ? `select(0.0, ${a}, ${b} > 0.0 && !is_nan(${b}))` : `select(${zeroOf(t)}, ${a}, ${b} > ${zeroOf(t)})`),
+    // linear in a under b's mask, piecewise constant in b: d reluGrad(a, b) = (reluGrad(dy, b), 0)
+    vjp: { saves: 'x', rule: (dy, { b }, n, op) => [n[0] ? op.reluGrad(dy, b) : null, null] },
+    // b off zero for the central differences (its kink)
+    test: { a: U(-1, 1), b: U(-1, 1), grad: { a: U(-1, 1), b: { lo: 0.2, hi: 1.5, avoid: 'zero' } } },
   },
 };
 

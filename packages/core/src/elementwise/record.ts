@@ -38,6 +38,7 @@ export interface GradOps {
   greater(a: TL, b: TL): T;
   greaterEqual(a: TL, b: TL): T;
   lessEqual(a: TL, b: TL): T;
+  reluGrad(dy: T, x: T): T;
 }
 
 /** Where test inputs come from: uniform in [lo, hi], or ±[lo, hi] ('zero': kinks at 0), or 0.2 away from integers. */

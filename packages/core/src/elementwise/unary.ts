@@ -121,8 +121,8 @@ export const UNARY: { readonly [P in UnaryPrim]: UnaryRecord } = {
     f: (x) => pick(+(x > 0) | +(x !== x), x, 0),
     // NaN stays NaN (tested on the bits)
     wgsl: (x, t) => (t === 'f32' ? `select(0.0, ${x}, ${x} > 0.0 || is_nan(${x}))` : `select(${zeroOf(t)}, ${x}, ${x} > ${zeroOf(t)})`),
-    // d relu = [x > 0] dy
-    vjp: { saves: 'x', rule: (dy, x, op) => op.where(op.greater(x, 0), dy, 0) },
+    // d relu = [x > 0] dy (one reluGrad kernel rather than compare then where)
+    vjp: { saves: 'x', rule: (dy, x, op) => op.reluGrad(dy, x) },
     test: { values: WIDE, grad: AWAY(0.2, 1.5) },
   },
   [Prim.Sigmoid]: {

@@ -164,7 +164,8 @@ export class TracedStep {
     if (first) {
       this.inputs = inputs.map((x) => keep(wrap(backend, capture.clone(x.storage), x)));
       this.copiedFrom = inputs.map((x) => x.handle);
-      this.state = this.stateAccess.read().map(share);
+      // the state moves into storage of the trace's own (roots, not views of someone's buffer)
+      this.state = this.stateAccess.read().map((t) => keep(wrap(backend, capture.clone(t.storage), t)));
       this.stateAccess.write(this.state.map(share));
     } else this.copyInputs(capture, inputs);
     capture.beginCapture(first);

@@ -130,14 +130,19 @@ export function optimizerBlock(p: PrimParams[Prim.OptimizerUpdate]): Uint32Array
   return Uint32Array.from([p.lr, p.momentum, p.beta1, p.beta2, p.eps, c1, c2, 0].map(f32Bits));
 }
 
-/** What specialises the update: the parameter count and the rule (the hyper-parameters are a uniform block). */
+/**
+ * What specialises the update: the parameter count, the rule (the hyper-parameters are a
+ * uniform block) and whether a decay coefficient input follows the slots.
+ */
 export interface OptimizerProblem {
   n: number;
   rule: OptimizerParams['rule'];
+  decay: boolean;
 }
 
-export function optimizerPlan({ n, rule }: OptimizerProblem): GpuPlan {
+export function optimizerPlan({ n, rule, decay }: OptimizerProblem): GpuPlan {
   const k = OPTIMIZER_SLOTS[rule];
+  const d = decay ? 1 : 0;
   const update: Record<OptimizerParams['rule'], string> = {
     sgd: `out[i] = w - h.lr * g;`,
     momentum: `let v = h.momentum * s0[i] + g; out[i] = w - h.lr * v; out[${n}u + i] = v;`,
@@ -149,27 +154,32 @@ export function optimizerPlan({ n, rule }: OptimizerProblem): GpuPlan {
   out[${2 * n}u + i] = v;`,
   };
   const slotDecls = Array.from({ length: k }, (_, j) => `@group(0) @binding(${2 + j}) var<storage, read> s${j}: array<f32>;`).join('\n');
+  const decayDecl = decay ? `@group(0) @binding(${2 + k}) var<storage, read> decay: array<f32>;` : '';
+  // weight decay: g + c·w, as the mul then add it replaces (a compiler may contract it to an
+  // fma: equal to the composition within f32 rounding; the CPU backends match it bit for bit)
+  const gradOf = decay ? 'let cw = decay[i] * w;\n  let g = grad[i] + cw;' : 'let g = grad[i];';
   const code = `@group(0) @binding(0) var<storage, read> param: array<f32>;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 ${slotDecls}
-@group(0) @binding(${2 + k}) var<storage, read_write> out: array<f32>;
+${decayDecl}
+@group(0) @binding(${2 + k + d}) var<storage, read_write> out: array<f32>;
 struct Hyper { lr: f32, momentum: f32, beta1: f32, beta2: f32, eps: f32, c1: f32, c2: f32, pad: f32 }
-@group(0) @binding(${3 + k}) var<uniform> h: Hyper;
+@group(0) @binding(${3 + k + d}) var<uniform> h: Hyper;
 @compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   let i = ${flatIndex()};
   if (i >= ${n}u) { return; }
   let w = param[i];
-  let g = grad[i];
+  ${gradOf}
   ${update[rule]}
 }`;
-  const bindings = ['in0', 'in1', ...Array.from({ length: k }, (_, j) => `in${2 + j}` as const), 'out', 'uniform'] as const;
+  const bindings = ['in0', 'in1', ...Array.from({ length: k + d }, (_, j) => `in${2 + j}` as const), 'out', 'uniform'] as const;
   return { programs: [{ name: `optimizer/${rule}`, code, workgroups: grid1d(n), bindings }] };
 }
 
 export const optimizerModule: KernelModule<Prim.OptimizerUpdate, OptimizerProblem> = kernelModule({
   prim: Prim.OptimizerUpdate,
-  problem: ({ inputs, params }) => ({ n: sizeOf(inputs[0]!.shape), rule: params.rule }),
+  problem: ({ inputs, params }) => ({ n: sizeOf(inputs[0]!.shape), rule: params.rule, decay: inputs.length === 3 + OPTIMIZER_SLOTS[params.rule] }),
   plan: optimizerPlan,
   uniforms: (p) => [optimizerBlock(p)],
 });

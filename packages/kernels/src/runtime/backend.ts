@@ -29,6 +29,11 @@ export interface GpuStorage {
   readonly buffer: GPUBuffer;
   /** Logical size in bytes (the pooled buffer may be larger). */
   readonly bytes: number;
+  /**
+   * A view's first byte in `buffer` (view()): a multiple of minStorageBufferOffsetAlignment,
+   * bound and copied from there. Absent: 0, storage that owns its buffer.
+   */
+  readonly offset?: number;
 }
 
 export interface WebGpuBackendOptions {
@@ -184,7 +189,12 @@ export class WebGpuBackend implements Backend<GpuStorage> {
         if (!uniform) throw new DeviceError(program.name, 'uniform data for its uniform binding', 'none');
         return this.uniforms.alloc(uniform);
       }
-      if (role.startsWith('in')) return { buffer: inputs[Number(role.slice(2))]!.storage.buffer };
+      if (role.startsWith('in')) {
+        // a view binds from its offset to the end of the buffer: kernels index from the binding's
+        // start and never ask its length, and a binding sized to the view could cut a vec4 array short
+        const x = inputs[Number(role.slice(2))]!.storage;
+        return x.offset ? { buffer: x.buffer, offset: x.offset } : { buffer: x.buffer };
+      }
       return { buffer: temps[Number(role.slice(3))]! };
     });
     if (entries.length !== cached.bindings.length)
@@ -246,7 +256,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     const padded = Math.ceil(bytes / 4) * 4;
     const staging = this.staging.get(padded)?.pop() ?? this.device.createBuffer({ size: padded, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(storage.buffer, 0, staging, 0, padded);
+    enc.copyBufferToBuffer(storage.buffer, storage.offset ?? 0, staging, 0, padded);
     this.device.queue.submit([enc.finish()]);
     this.counters.submits++;
     this.pool.onSubmit();
@@ -284,6 +294,18 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     this.pool.release(storage.buffer);
   }
 
+  /**
+   * A view of elements [offset, offset + size) of `storage`, sharing its buffer, where the
+   * byte offset meets minStorageBufferOffsetAlignment (256 bytes on most devices, at most
+   * 256 by the spec) so that it can be bound; else null and the engine copies.
+   */
+  view(storage: GpuStorage, dtype: DType, offset: number, size: number): GpuStorage | null {
+    const at = (storage.offset ?? 0) + offset * deviceBytes(dtype);
+    const bytes = size * deviceBytes(dtype);
+    if (bytes === 0 || at % this.device.limits.minStorageBufferOffsetAlignment !== 0) return null;
+    return { buffer: storage.buffer, bytes, offset: at };
+  }
+
   private beginCapture(own: boolean): void {
     if (this.log) throw new StateError('WebGpuBackend.beginCapture', 'no capture open', 'one already open');
     this.log = new CaptureLog(own);
@@ -304,8 +326,9 @@ export class WebGpuBackend implements Backend<GpuStorage> {
     const bytes = Math.ceil(src.bytes / 4) * 4;
     if (bytes === 0) return;
     this.closePass();
-    this.openEncoder().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, bytes);
-    this.log?.copy(src.buffer, 0, dst.buffer, 0, bytes);
+    const [from, to] = [src.offset ?? 0, dst.offset ?? 0];
+    this.openEncoder().copyBufferToBuffer(src.buffer, from, dst.buffer, to, bytes);
+    this.log?.copy(src.buffer, from, dst.buffer, to, bytes);
   }
 
   /** What a recording needs of the backend to replay into the open encoder. */

@@ -15,7 +15,7 @@
 // the file alone. Non-finite values are refused on save (nothing is written) and on load
 // (unless the caller opts in): a NaN weight must not pass for an uncertain model.
 
-import { DataError, keep, tensor, ValueError, type DType, type HostArray, type Tensor } from '@alphadrop/core';
+import { DataError, tensor, ValueError, type DType, type HostArray, type Tensor } from '@alphadrop/core';
 import { describeModel, parseArchitecture, buildModel, type Architecture } from '../arch.js';
 import { Sequential } from '../layers/sequential.js';
 import type { Module } from '../module.js';
@@ -111,7 +111,13 @@ export async function checkpointEntries(model: Module, optimizer: Optimizer | nu
   if (state.tau !== undefined) metadata.tau = String(state.tau);
   if (optimizer) {
     metadata.rule = optimizer.options.rule;
-    for (const [i, t] of optimizer.slots.entries()) await add(`optim.slot${i}`, t);
+    // the slots without the optimizer's alignment padding: the format stays one flat run of the parameters
+    const slots = optimizer.exportSlots();
+    try {
+      for (const [i, t] of slots.entries()) await add(`optim.slot${i}`, t);
+    } finally {
+      slots.forEach((t) => t.dispose());
+    }
   }
   return { tensors, metadata };
 }
@@ -195,13 +201,12 @@ export function restoreCheckpoint(file: SafetensorsFile, model: Module, optimize
   let slots: SafetensorsEntry[] = [];
   if (optimizer) {
     if (meta.rule !== optimizer.options.rule) throw new DataError(source, `optimizer rule ${optimizer.options.rule}`, String(meta.rule));
-    slots = optimizer.slots.map((t, i) => toTensor(`optim.slot${i}`, t.shape, t.dtype));
+    slots = optimizer.slots.map((t, i) => toTensor(`optim.slot${i}`, [optimizer.total], t.dtype));
   }
   const asTensor = (e: SafetensorsEntry) => tensor(e.data.slice(), e.shape, { dtype: e.dtype });
   params.forEach(([name], i) => model.setParameter(name, asTensor(next[i]!)));
   if (optimizer) {
-    optimizer.slots.forEach((t) => t.dispose());
-    optimizer.slots = slots.map((e) => keep(asTensor(e)));
+    optimizer.importSlots(slots.map(asTensor));
     optimizer.step = meta.step;
   }
   return meta;

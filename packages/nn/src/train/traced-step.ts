@@ -45,14 +45,8 @@ export class TracedTrainStep {
           const out = stepOnce(model, optimizer, loss, x, y, trainingContext(seed, step), { keepLoss: true, finiteness: true });
           return [out.loss!, out.finite!];
         }),
-      {
-        read: () => [...model.parameters(), ...optimizer.slots],
-        write: (ts) => {
-          const names = model.namedParameters().map(([n]) => n);
-          names.forEach((n, i) => model.setParameter(n, ts[i]!));
-          optimizer.replaceSlots(ts.slice(names.length));
-        },
-      },
+      // the state: the optimizer's flat parameters (the model's are views of it) and its slots
+      optimizer.traceState(),
     );
   }
 

@@ -1,10 +1,11 @@
 // The fused primitives on the fast CPU backend, other than FusedMatmul (matmul.ts): dropout
 // with its mask regenerated from Philox (random.ts, memoised), logsumexp over one axis in two passes
-// over an (outer, R, inner) view, and the optimizer update over a flat parameter buffer.
+// over an (outer, R, inner) view, and the optimizer update over a flat parameter buffer
+// (its optional weight decay added in a first pass, stored in the gradient's dtype).
 // Each evaluates the oracle's expressions in the oracle's order, so results are identical.
 
-import { allocHost } from '../../dtype.js';
-import type { Prim } from '../../prims.js';
+import { allocHost, type DType, type HostArray } from '../../dtype.js';
+import { OPTIMIZER_SLOTS, type Prim } from '../../prims.js';
 import { keepThreshold } from '../../random/philox.js';
 import type { CpuKernel } from '../reference.js';
 import { maskBits } from './random.js';
@@ -51,9 +52,18 @@ export const logSumExp: CpuKernel<Prim.LogSumExp> = ([x], { axis }, out) => {
   return r;
 };
 
-export const optimizerUpdate: CpuKernel<Prim.OptimizerUpdate> = ([param, grad, s1, s2], p, out) => {
+/** g + c ⊙ w (weight decay) rounded as a separate mul then add would store it: f32 after each op. */
+function decayed(g: HostArray, c: HostArray, w: HostArray, dtype: DType): HostArray {
+  const r = allocHost(dtype, g.length);
+  for (let i = 0; i < r.length; i++) r[i] = g[i]! + (dtype === 'f32' ? Math.fround(c[i]! * w[i]!) : c[i]! * w[i]!);
+  return r;
+}
+
+export const optimizerUpdate: CpuKernel<Prim.OptimizerUpdate> = (inputs, p, out) => {
+  const [param, grad, s1, s2] = inputs;
+  const decay = inputs[2 + OPTIMIZER_SLOTS[p.rule]];
   const w = param!.storage;
-  const g = grad!.storage;
+  const g = decay ? decayed(grad!.storage, decay.storage, w, out.dtype) : grad!.storage;
   const n = w.length;
   const r = allocHost(out.dtype, sizeOfShape(out.shape));
   const lr = p.lr;
