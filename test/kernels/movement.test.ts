@@ -7,7 +7,7 @@ import {
   type HostArray,
 } from '@alphadrop/core';
 import { Prim, referenceKernels } from '@alphadrop/core/backend';
-import { CONCAT_INPUTS_PER_PROGRAM, concatPlan } from '../../packages/kernels/src/kernels/movement.js';
+import { CONCAT_INPUTS_PER_PROGRAM, concatInputsPerProgram, concatPlan } from '../../packages/kernels/src/kernels/movement.js';
 import { coversItsPrimitives, getTestBackend, gpuCase, rand, randBool, randInt } from '../helpers/webgpu.js';
 
 beforeAll(async () => {
@@ -97,6 +97,15 @@ describe('concat', () => {
       ['in7', 'in8', 'out'],
     ]);
     expect(CONCAT_INPUTS_PER_PROGRAM).toBe(7);
+  });
+  it('binds as many inputs per program as the device allows (up to 32)', () => {
+    const inputs = Array.from({ length: 13 }, (_, k) => ({ shape: [1 + (k % 4)], dtype: 'f32' as DType }));
+    const total = inputs.reduce((n, x) => n + x.shape[0]!, 0);
+    expect(concatInputsPerProgram(8)).toBe(7);
+    expect(concatInputsPerProgram(16)).toBe(15);
+    expect(concatInputsPerProgram(1 << 20)).toBe(32);
+    expect(concatPlan(inputs, { axis: 0 }, { shape: [total], dtype: 'f32' }, concatInputsPerProgram(16)).programs).toHaveLength(1);
+    expect(concatPlan(inputs, { axis: 0 }, { shape: [total], dtype: 'f32' }).programs).toHaveLength(2);
   });
 });
 

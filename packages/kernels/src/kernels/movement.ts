@@ -103,10 +103,18 @@ export function padPlan(inputs: readonly OperandSpec[], p: PrimParams[Prim.Pad],
 // ---------------------------------------------------------------- concat
 
 /**
- * Inputs bound per program: WebGPU guarantees only 8 storage buffers per shader stage
- * (maxStorageBuffersPerShaderStage), one of which is the output.
+ * Inputs bound per program where the device says nothing more: WebGPU guarantees 8 storage
+ * buffers per shader stage (maxStorageBuffersPerShaderStage), one of which is the output.
+ * Devices that allow more get one program for up to (their limit − 1) inputs, capped at 32
+ * (the optimizer's gradient concatenation is 2·parameters pieces with its zero padding).
  */
 export const CONCAT_INPUTS_PER_PROGRAM = 7;
+const CONCAT_INPUTS_MAX = 32;
+
+/** Inputs one concat program binds on a device allowing `maxStorageBuffers` per shader. */
+export function concatInputsPerProgram(maxStorageBuffers: number): number {
+  return Math.max(1, Math.min(CONCAT_INPUTS_MAX, maxStorageBuffers - 1));
+}
 
 /**
  * One program writes the slab of `out` whose coordinate along `axis` lies in
@@ -144,8 +152,8 @@ fn main(${BUILTINS}) {
 }`;
 }
 
-/** Splits the non-empty inputs into programs of at most CONCAT_INPUTS_PER_PROGRAM, each writing its own slab. */
-export function concatPlan(inputs: readonly OperandSpec[], { axis }: PrimParams[Prim.Concat], out: OutSpec): GpuPlan {
+/** Splits the non-empty inputs into programs of at most `perProgram` inputs, each writing its own slab. */
+export function concatPlan(inputs: readonly OperandSpec[], { axis }: PrimParams[Prim.Concat], out: OutSpec, perProgram = CONCAT_INPUTS_PER_PROGRAM): GpuPlan {
   const programs: GpuProgram[] = [];
   let start = 0;
   let members: number[] = [];
@@ -168,7 +176,7 @@ export function concatPlan(inputs: readonly OperandSpec[], { axis }: PrimParams[
     if (sizeOf(x.shape) === 0) return;
     members.push(k);
     extent += x.shape[axis]!;
-    if (members.length === CONCAT_INPUTS_PER_PROGRAM) emit();
+    if (members.length === perProgram) emit();
   });
   emit();
   return { programs };
@@ -178,9 +186,9 @@ export const permuteModule = specModule(Prim.Permute, permutePlan);
 export const sliceModule = specModule(Prim.Slice, slicePlan);
 export const padModule = specModule(Prim.Pad, padPlan);
 
-/** Concat specialises on every input spec and the axis. */
-export const concatModule: KernelModule<Prim.Concat, { inputs: readonly OperandSpec[]; axis: number; out: OutSpec }> = kernelModule({
+/** Concat specialises on every input spec, the axis and how many inputs one program may bind. */
+export const concatModule: KernelModule<Prim.Concat, { inputs: readonly OperandSpec[]; axis: number; out: OutSpec; perProgram: number }> = kernelModule({
   prim: Prim.Concat,
-  problem: ({ inputs, params, out }) => ({ inputs: inputs.map(specOf), axis: params.axis, out: specOf(out) }),
-  plan: (p) => concatPlan(p.inputs, { axis: p.axis }, p.out),
+  problem: ({ inputs, params, out, caps }) => ({ inputs: inputs.map(specOf), axis: params.axis, out: specOf(out), perProgram: concatInputsPerProgram(caps.maxStorageBuffers) }),
+  plan: (p) => concatPlan(p.inputs, { axis: p.axis }, p.out, p.perProgram),
 });

@@ -111,6 +111,7 @@ export class WebGpuBackend implements Backend<GpuStorage> {
       subgroups: device.features.has('subgroups'),
       maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
       maxInvocations: device.limits.maxComputeInvocationsPerWorkgroup,
+      maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage,
     };
     void device.lost.then((info) => {
       this.lost = new DeviceError('webgpu', 'a live device', `a lost device (${info.reason})`, info.message);

@@ -101,4 +101,4 @@ export function dispatchSizesOf<P extends Prim>(m: KernelModule<P>, call: Kernel
 }
 
 /** Caps of WebGPU's guaranteed limits, for building plans without a device (tests, the bench's dry runs). */
-export const DEFAULT_CAPS: KernelCaps = { subgroups: false, maxWorkgroupStorage: 16384, maxInvocations: 256 };
+export const DEFAULT_CAPS: KernelCaps = { subgroups: false, maxWorkgroupStorage: 16384, maxInvocations: 256, maxStorageBuffers: 8 };

@@ -36,4 +36,6 @@ export interface KernelCaps {
   subgroups: boolean;
   maxWorkgroupStorage: number;
   maxInvocations: number;
+  /** Storage buffers one shader may bind (maxStorageBuffersPerShaderStage; WebGPU guarantees 8). */
+  maxStorageBuffers: number;
 }
