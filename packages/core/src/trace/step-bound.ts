@@ -34,15 +34,17 @@ export function isStepBound(params: unknown, depth = 0): boolean {
 /**
  * `params` as they would be at `step`: each step-bound part rebuilt (its fields at `step`
  * laid over the part's own), everything else shared. Unmarked params come back unchanged.
- * A rebuilt part is not searched again: step-bound parts do not nest.
+ * A rebuilt part is not searched again: step-bound parts do not nest. `memo`, a map kept for
+ * one step, lets copies of one marked object (spread into several primitives' params) share
+ * one rebuild.
  */
-export function paramsAtStep<T>(params: T, step: number, depth = 0): T {
+export function paramsAtStep<T>(params: T, step: number, memo?: Map<Function, unknown>, depth = 0): T {
   if (params === null || typeof params !== 'object' || depth > 8) return params;
   const rebuild = rebuildOf(params);
   if (Array.isArray(params)) {
     let changed = false;
     const out = params.map((v) => {
-      const w = paramsAtStep(v, step, depth + 1);
+      const w = paramsAtStep(v, step, memo, depth + 1);
       changed ||= w !== v;
       return w;
     });
@@ -51,12 +53,18 @@ export function paramsAtStep<T>(params: T, step: number, depth = 0): T {
   if (rebuild) {
     // The fields of the marked object at `step`, laid over this copy's own: a copy made by
     // spreading defaults under the marked object ({ ...defaults, ...marked }) keeps them.
-    const at = stripMark({ ...(stripMark(params) as Record<string, unknown>), ...(rebuild(step) as Record<string, unknown>) });
+    // copies of one marked object share its rebuild: `memo` (one per step) calls it once
+    let fields = memo?.get(rebuild);
+    if (fields === undefined) {
+      fields = rebuild(step);
+      memo?.set(rebuild, fields);
+    }
+    const at = stripMark({ ...(stripMark(params) as Record<string, unknown>), ...(fields as Record<string, unknown>) });
     return at as T;
   }
   let out: Record<string, unknown> | null = null;
   for (const [k, v] of Object.entries(params)) {
-    const w = paramsAtStep(v, step, depth + 1);
+    const w = paramsAtStep(v, step, memo, depth + 1);
     if (w !== v) (out ??= { ...(params as Record<string, unknown>) })[k] = w;
   }
   return (out ?? params) as T;

@@ -16,7 +16,13 @@ import { matmulPlan, matmulProblem, type MatmulProblem } from './matmul.js';
 import { IEEE_WGSL } from './elementwise.js';
 import { PHILOX_WGSL } from './random.js';
 
-const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
+// one scratch word: uniform blocks are rebuilt for every replayed step (core's trace)
+const scratchF32 = new Float32Array(1);
+const scratchU32 = new Uint32Array(scratchF32.buffer);
+const f32Bits = (v: number): number => {
+  scratchF32[0] = v;
+  return scratchU32[0]!;
+};
 
 /** Uniform block of a dropout mask: key, counter words c1..c3, threshold, 1/keep (as f32 bits). */
 export function dropoutBlock(d: DropoutParams): Uint32Array {

@@ -100,9 +100,14 @@ const sameBytes = (a: Uint32Array | undefined, b: Uint32Array | undefined): bool
   a === b || (!!a && !!b && a.length === b.length && a.every((v, i) => v === b[i]));
 
 /** A dispatch's uniform block at `step`: rebuilt from its params when they are step-bound. */
-function uniformAtStep(d: RecordedDispatch, step: number): Uint32Array | undefined {
+function uniformAtStep(d: RecordedDispatch, step: number, memo?: Map<Function, unknown>): Uint32Array | undefined {
   if (!d.source || !isStepBound(d.source.params)) return d.uniform;
-  return d.source.uniforms(paramsAtStep(d.source.params, step))[d.source.program];
+  return rebuildUniform(d.source, step, memo);
+}
+
+/** The block of a step-bound source at `step` (the caller knows it is step-bound). */
+function rebuildUniform(source: UniformSource, step: number, memo?: Map<Function, unknown>): Uint32Array {
+  return source.uniforms(paramsAtStep(source.params, step, memo))[source.program]!;
 }
 
 export class GpuRecording implements Recording {
@@ -215,8 +220,9 @@ export class GpuRecording implements Recording {
     // encoder, submit it first, so it does not see this step's uniforms.
     if (this.encodedAt === t.submits()) t.flush();
     const items = this.log.items;
+    const memo = new Map<Function, unknown>();
     for (const { item, at } of this.stepBound) {
-      const u = uniformAtStep(items[item] as RecordedDispatch, step)!;
+      const u = rebuildUniform((items[item] as RecordedDispatch).source!, step, memo);
       this.uniformHost.set(new Uint8Array(u.buffer, u.byteOffset, u.byteLength), at);
     }
     const queue = t.device.queue;
