@@ -52,6 +52,16 @@ interface RecordedCopy {
 
 type Item = RecordedDispatch | RecordedCopy;
 
+/** A copy, or a run of dispatches encoded in one compute pass. */
+interface ReplayRun {
+  copy: RecordedCopy | null;
+  pipelines: GPUComputePipeline[];
+  groups: GPUBindGroup[];
+  x: number[];
+  /** y and z workgroup counts, undefined where both are 1. */
+  yz: (readonly [number, number] | undefined)[];
+}
+
 interface RecordedUpload {
   buffer: GPUBuffer;
   data: Uint8Array<ArrayBuffer>;
@@ -122,6 +132,8 @@ export class GpuRecording implements Recording {
   private disposed = false;
   /** The backend's submit count when this recording was last encoded (-1: never). */
   private encodedAt = -1;
+  /** The replay's commands: runs of dispatches as flat arrays, and the copies between them. */
+  private readonly runs: ReplayRun[] = [];
 
   constructor(
     private readonly target: ReplayTarget,
@@ -177,6 +189,19 @@ export class GpuRecording implements Recording {
       );
     });
     for (const u of this.log.uploads) note(u.buffer);
+    this.log.items.forEach((item, i) => {
+      if (item.kind === 'copy') {
+        this.runs.push({ copy: item, pipelines: [], groups: [], x: [], yz: [] });
+        return;
+      }
+      let run = this.runs[this.runs.length - 1];
+      if (!run || run.copy) this.runs.push((run = { copy: null, pipelines: [], groups: [], x: [], yz: [] }));
+      const [x, y, z] = item.workgroups;
+      run.pipelines.push(item.pipeline.pipeline);
+      run.groups.push(this.bindGroups[i]!);
+      run.x.push(x);
+      run.yz.push(y === 1 && z === 1 ? undefined : [y, z]);
+    });
     this.claim = pool.claim(acquired);
     this.pinned = [...outside];
     pool.pin(this.pinned);
@@ -228,22 +253,28 @@ export class GpuRecording implements Recording {
     const queue = t.device.queue;
     if (this.uniformBuffer) queue.writeBuffer(this.uniformBuffer, 0, this.uniformHost);
     for (const u of this.log.uploads) queue.writeBuffer(u.buffer, 0, u.data);
-    let pass: GPUComputePassEncoder | null = null;
     const timed = t.profiling;
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]!;
-      if (item.kind === 'copy') {
-        if (pass && timed) t.endTimedPass(pass);
-        pass = null;
-        t.encoderForCopies().copyBufferToBuffer(item.src, item.srcOffset, item.dst, item.dstOffset, item.bytes);
+    // runs of dispatches (one compute pass each) between copies, from flat arrays: the loop
+    // below is what a step costs on the host, so it does nothing but the WebGPU calls
+    for (const run of this.runs) {
+      if (run.copy) {
+        const c = run.copy;
+        t.encoderForCopies().copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
         continue;
       }
-      pass ??= t.computePass(timed ? 'replay/step' : undefined);
-      pass.setPipeline(item.pipeline.pipeline);
-      pass.setBindGroup(0, this.bindGroups[i]!);
-      pass.dispatchWorkgroups(item.workgroups[0], item.workgroups[1], item.workgroups[2]);
+      const pass = t.computePass(timed ? 'replay/step' : undefined);
+      const { pipelines, groups, x, yz } = run;
+      let last: GPUComputePipeline | null = null;
+      for (let i = 0; i < pipelines.length; i++) {
+        const p = pipelines[i]!;
+        if (p !== last) pass.setPipeline((last = p));
+        pass.setBindGroup(0, groups[i]!);
+        const w = yz[i];
+        if (w === undefined) pass.dispatchWorkgroups(x[i]!);
+        else pass.dispatchWorkgroups(x[i]!, w[0], w[1]);
+      }
+      if (timed) t.endTimedPass(pass);
     }
-    if (pass && timed) t.endTimedPass(pass);
     t.countDispatches(this.dispatches);
     this.encodedAt = t.submits();
   }
