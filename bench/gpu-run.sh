@@ -23,7 +23,8 @@ if [ "${1:-}" = "--check" ]; then
   node "$out/conv-ladder.mjs" --quick
   node "$out/dispatch-overhead.mjs" --n 200 --reps 3 --round-trips 20
 fi
-bash ../shared/gpu/pack.sh "$out/matmul-ladder.mjs" "$out/conv-ladder.mjs" "$out/dispatch-overhead.mjs" ../shared/peers/torch_step.py
+# torch_matmul.py times cuBLAS on the ladder's shapes (shapes.json, beside it in .gpu/)
+bash ../shared/gpu/pack.sh "$out/matmul-ladder.mjs" "$out/conv-ladder.mjs" "$out/dispatch-overhead.mjs" ../shared/peers/torch_step.py bench/peers/torch_matmul.py bench/matmul/shapes.json
 cat <<'CMD'
 
 device run: carry [".gpu"], command:

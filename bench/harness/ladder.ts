@@ -1,10 +1,15 @@
 // The kernel ladder's harness, after llm.c's dev/cuda: run one rung (a GpuPlan: the programs a
 // kernel module or a bench version builds) on a GPUDevice, VALIDATE its output against a
-// reference computed on the host, and only then time it (R dispatches of the plan encoded in
-// one compute pass, one submit, wait for the queue; R doubled until the submit-to-done time
-// reaches minMs). Plain TypeScript over the WebGPU API with no Node imports, so the same code
-// runs the Node entries (bench/matmul, bench/conv, bench/reduce) and a kernel benchmark in a
-// browser page. Node passes its device layer's tick-guarded `wait`.
+// reference computed on the host, and only then time it: R dispatches of the plan encoded in
+// one compute pass, one submit; R doubled until one such window lasts minMs, then `windows`
+// more windows at that R, reporting the median and the best. A window's time is the GPU's
+// own (timestamps written at the pass's start and end) where the device has
+// 'timestamp-query', else submit-to-done on the host clock. The host clock also counts the
+// wait for the queue (about 1 ms with Dawn's tick in Node) and any delay in noticing it: on an
+// H200 (bench/results/h200-gemm-1) one kernel timed twice in one run by the host clock gave
+// 31 and 43 TFLOP/s. Plain TypeScript over the WebGPU API with no Node imports, so the same
+// code runs the Node entries (bench/matmul, bench/conv, bench/reduce) and a kernel benchmark
+// in a browser page. Node passes its device layer's tick-guarded `wait`.
 
 import { wgslUtil, type GpuPlan } from '@alphadrop/kernels/modules';
 
@@ -14,6 +19,7 @@ const UNIFORM = 0x40;
 const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
 const MAP_READ = 0x01;
+const QUERY_RESOLVE = 0x200;
 const MODE_READ = 0x01;
 
 export type HostData = Float32Array | Int32Array | Uint32Array;
@@ -38,6 +44,10 @@ export interface HarnessOptions {
   /** Timing: at least this long per measurement, at most this many repetitions. */
   minMs?: number;
   maxReps?: number;
+  /** Measured windows once R is found (default 3): the median is reported, and the best. */
+  windows?: number;
+  /** Time windows by the host clock even where the device has GPU timestamps. */
+  hostClock?: boolean;
   /** |got − want| ≤ tol · (scale + tiny). */
   tol?: number;
 }
@@ -48,7 +58,12 @@ export interface RungResult {
   maxErr?: number;
   compileMs?: number;
   reps?: number;
+  /** Median over the measured windows, ms per call of the plan. */
   msPerCall?: number;
+  /** The best window, ms per call. */
+  msBest?: number;
+  /** Which clock timed the windows. */
+  clock?: 'gpu' | 'host';
 }
 
 const pad16 = (bytes: number) => Math.max(16, Math.ceil(bytes / 16) * 16);
@@ -167,31 +182,87 @@ export function compare(got: ArrayLike<number>, ref: Expected, tol: number): { m
 
 const pow2ceil = (x: number) => 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(1, x))));
 
-/** R dispatches of the plan per submit, R doubled until one submit lasts minMs; ms per call. */
-export async function time(device: GPUDevice, b: BoundPlan, opts: HarnessOptions = {}): Promise<{ reps: number; msPerCall: number }> {
+/** Timestamps of one compute pass's start and end, read back after the submit. */
+class PassTimer {
+  private readonly set: GPUQuerySet;
+  private readonly resolved: GPUBuffer;
+  private readonly staging: GPUBuffer;
+  constructor(device: GPUDevice) {
+    this.set = device.createQuerySet({ type: 'timestamp', count: 2 });
+    this.resolved = device.createBuffer({ size: 16, usage: QUERY_RESOLVE | COPY_SRC });
+    this.staging = device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST });
+  }
+  passDescriptor(): GPUComputePassDescriptor {
+    return { timestampWrites: { querySet: this.set, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } };
+  }
+  resolve(enc: GPUCommandEncoder): void {
+    enc.resolveQuerySet(this.set, 0, 2, this.resolved, 0);
+    enc.copyBufferToBuffer(this.resolved, 0, this.staging, 0, 16);
+  }
+  /** Milliseconds between the two timestamps (after the submit's work is done). */
+  async ms(wait: <T>(p: Promise<T>) => Promise<T>): Promise<number> {
+    await wait(this.staging.mapAsync(MODE_READ));
+    const t = new BigUint64Array(this.staging.getMappedRange(0, 16).slice(0));
+    this.staging.unmap();
+    return Number(t[1]! - t[0]!) / 1e6;
+  }
+  destroy(): void {
+    this.set.destroy();
+    this.resolved.destroy();
+    this.staging.destroy();
+  }
+}
+
+/**
+ * R dispatches of the plan per submit, R doubled until one window lasts minMs (host clock),
+ * then `windows` windows at that R: median and best ms per call, on the GPU's clock where it
+ * has timestamps. The windows before the measured ones also warm the GPU up from idle clocks.
+ */
+export async function time(device: GPUDevice, b: BoundPlan, opts: HarnessOptions = {}): Promise<{ reps: number; msPerCall: number; msBest: number; clock: 'gpu' | 'host' }> {
   const wait = opts.wait ?? ((p) => p);
   const minMs = opts.minMs ?? 200;
   const maxReps = opts.maxReps ?? 65536;
+  const windows = Math.max(1, opts.windows ?? 3);
+  const timer = !opts.hostClock && device.features.has('timestamp-query') ? new PassTimer(device) : null;
+  let gpuClock = timer !== null;
   const run = async (reps: number) => {
     const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
+    const pass = enc.beginComputePass(timer?.passDescriptor());
     for (let r = 0; r < reps; r++) encode(pass, b);
     pass.end();
+    timer?.resolve(enc);
     const cb = enc.finish();
     const t1 = performance.now();
     device.queue.submit([cb]);
     await wait(device.queue.onSubmittedWorkDone());
-    return { reps, ms: performance.now() - t1 };
+    const host = performance.now() - t1;
+    const gpu = timer ? await timer.ms(wait) : NaN;
+    return { host, gpu };
   };
-  const warm = await run(1);
-  // one call includes a wait's overhead, so this first guess of R is low; then double
-  let reps = Math.min(maxReps, pow2ceil((minMs * 0.5) / Math.max(warm.ms, 1e-3)));
-  let res = await run(reps);
-  while (res.ms < minMs && reps < maxReps) {
-    reps = Math.min(maxReps, reps * Math.max(2, pow2ceil((minMs * 1.1) / Math.max(res.ms, 1e-3))));
-    res = await run(reps);
+  try {
+    // R is searched on the host clock, an upper bound of the GPU's: searched on the GPU's
+    // timestamps, R reached 16384 for 20–40 µs kernels on the H200 (h200-gemm-2: windows of
+    // 300–700 ms where 20 ms were asked), so the sweep ran out of its time budget
+    const warm = await run(1);
+    // one call's host time includes a wait's overhead, so this first guess of R is low; then double
+    let reps = Math.min(maxReps, pow2ceil((minMs * 0.5) / Math.max(warm.host, 1e-3)));
+    let res = await run(reps);
+    while (res.host < minMs && reps < maxReps) {
+      reps = Math.min(maxReps, reps * Math.max(2, pow2ceil((minMs * 1.1) / Math.max(res.host, 1e-3))));
+      res = await run(reps);
+    }
+    const per: { host: number; gpu: number }[] = [];
+    for (let w = 0; w < windows; w++) {
+      const t = await run(reps);
+      // a GPU time that is not positive or exceeds the host's cannot be right: the whole run falls back to the host clock
+      if (gpuClock && !(t.gpu > 0 && t.gpu <= t.host)) gpuClock = false;
+      per.push(t);
+    }
+    const ms = per.map((t) => (gpuClock ? t.gpu : t.host) / reps).sort((x, y) => x - y);
+    return { reps, msPerCall: ms[Math.floor((ms.length - 1) / 2)]!, msBest: ms[0]!, clock: gpuClock ? 'gpu' : 'host' };
+  } finally {
+    timer?.destroy();
   }
-  return { reps: res.reps, msPerCall: res.ms / res.reps };
 }
 
 /** The ladder's protocol for one rung on one case: compile, validate, then (only if valid) time. */
@@ -216,7 +287,7 @@ export async function validateAndTime(
     const { maxErr, bad } = compare(got, expected, opts.tol ?? 1e-5);
     if (bad) return { status: 'invalid', maxErr, compileMs, note: bad };
     const t = await time(device, bound, opts);
-    return { status: 'ok', maxErr, compileMs, reps: t.reps, msPerCall: t.msPerCall };
+    return { status: 'ok', maxErr, compileMs, reps: t.reps, msPerCall: t.msPerCall, msBest: t.msBest, clock: t.clock };
   } finally {
     bound.destroy();
   }

@@ -8,21 +8,27 @@
 //   v1  naive: one invocation per output, K-loop over global memory
 //   v2  shared-memory tiles: TS×TS invocations, one output each, TS×TS slices of A and B
 //   v3  the generator's scalar register tile: BM×BN per workgroup, TM×TN per invocation
-//       (64×64 / 4×4 / BK 16 blocked is the shipped small-product kernel)
+//       (64×64 / 4×4 / BK 16 blocked is the shipped small-product kernel), optionally with
+//       the reduction split into parts (/sN) and, with dropout, a mask pass (/mask)
 //   v4  the generator's vec4 tile: 8×8 per invocation as two 4-wide halves per dimension, A
-//       staged transposed, optional double buffer (64×128 and 64×64 double-buffered ship)
+//       staged transposed, optional double buffer (64×128 and 64×64 double-buffered ship),
+//       split and mask pass like v3
 //   v5  subgroups: B staged in workgroup memory, A never: each lane holds one k of the
 //       subgroup's A rows and subgroupBroadcast hands it to the other lanes
+//   auto  what the engine runs: matmul.ts's chooser (tile, split, mask pass per geometry and fusion)
 //
-// Every version takes the fusion options (dropout on A while it is loaded, bias and ReLU in
-// the epilogue) and binds A (0), B (1), [bias (2)], C, [dropout uniform].
+// Every version takes the fusion options (dropout on A, bias and ReLU in the epilogue) and
+// binds A (0), B (1), [bias (2)], C, [dropout uniform]. v3, v4 and auto are built by
+// matmul.ts (matmulBuild), so a rung is exactly the plan the engine would run: with a split or
+// a mask pass that is several programs (mask pass, GEMM, split reduction) sharing scratch.
 
-import { gemm } from '@alphadrop/kernels/modules';
+import { gemm, matmulKernel, type GpuPlan } from '@alphadrop/kernels/modules';
 
 export type MatmulGeometry = gemm.MatmulGeometry;
 export type MatmulFusion = gemm.GemmFusion;
-export type LadderProgram = gemm.GemmProgram;
-const { NO_FUSION: PLAIN, SCALAR, aAt, bAt, all, guarded, ceilDiv, batchCount, gemmHeader: header, prologue, vecPaths, sliceLoad, sliceStore, scalarGemm, stridedSpec, vec4Gemm, V4_CONFIGS } = gemm;
+/** A rung's main program (its size is checked against the device limits) and, for multi-program rungs, the whole plan. */
+export type LadderProgram = gemm.GemmProgram & { plan?: GpuPlan };
+const { NO_FUSION: PLAIN, SCALAR, aAt, bAt, all, guarded, ceilDiv, batchCount, gemmHeader: header, prologue, vecPaths, sliceLoad, sliceStore, V4_CONFIGS } = gemm;
 type V4Config = gemm.V4Config;
 type SliceSpec = gemm.SliceSpec;
 
@@ -107,7 +113,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 
 // ---------------------------------------------------------------- v3: the generator's scalar tile
 
-export interface V3Config {
+/** What v3 and v4 add to a tile: split-K parts (requested; gemm.splitK makes them whole slices) and the mask pass. */
+export interface SplitMask {
+  split?: number;
+  mask?: boolean;
+}
+
+export interface V3Config extends SplitMask {
   /** Workgroup tile BM×BN, invocation tile TM×TN, K slice BK. */
   bm: number;
   bn: number;
@@ -123,15 +135,50 @@ export const V3_CONFIGS: readonly V3Config[] = [
   { bm: 128, bn: 128, tm: 8, tn: 8, bk: 8 },
 ];
 
+/** The engine's plan for a choice: its GEMM program, with the plan attached when it has several programs. */
+function engineBuild(g: MatmulGeometry, fusion: MatmulFusion, choice: matmulKernel.MatmulChoice): LadderProgram {
+  const b = matmulKernel.matmulBuild(g, fusion, choice);
+  return b.plan.programs.length > 1 ? { ...b.gemm, plan: b.plan } : b.gemm;
+}
+
 export function v3Register(g: MatmulGeometry, cfg: V3Config, fusion: MatmulFusion = PLAIN): LadderProgram {
-  const tiling = { TR: cfg.bm / cfg.tm, TC: cfg.bn / cfg.tn, RM: cfg.tm, RN: cfg.tn, TK: cfg.bk, layout: 'blocked', fastOut: 'cols', split: 1, chunk: 0 } as const;
-  return scalarGemm(stridedSpec(g, fusion), tiling);
+  const config = { TR: cfg.bm / cfg.tm, TC: cfg.bn / cfg.tn, RM: cfg.tm, RN: cfg.tn, TK: cfg.bk, layout: 'blocked', fastOut: 'cols', split: 1, chunk: 0 } as const;
+  return engineBuild(g, fusion, { version: 'v3', config, parts: cfg.split ?? 1, maskPass: !!cfg.mask });
 }
 
 // ---------------------------------------------------------------- v4: the generator's vec4 tile
 
-export function v4Vec4(g: MatmulGeometry, cfg: V4Config, fusion: MatmulFusion = PLAIN): LadderProgram {
-  return vec4Gemm(g, cfg, fusion);
+export type V4LadderConfig = V4Config & SplitMask;
+
+export function v4Vec4(g: MatmulGeometry, cfg: V4LadderConfig, fusion: MatmulFusion = PLAIN): LadderProgram {
+  const { split, mask, ...config } = cfg;
+  return engineBuild(g, fusion, { version: 'v4', config, parts: split ?? 1, maskPass: !!mask });
+}
+
+// ---------------------------------------------------------------- split-K sweep
+
+/**
+ * The tiles whose split variants are swept: the ones the chooser ships (the scalar 32×32
+ * split lost to them on every shape of the H200's first sweep, bench/results/h200-gemm-1).
+ */
+export const SPLIT_BASES = { v3: ['64x64/4x4/k16'], v4: ['64x128/k16/db', '64x64/k16/db'] } as const;
+
+/**
+ * Split-K part counts worth timing for a BM×BN tile with K slice BK on a shape: only outputs
+ * of fewer than 512 tiles (bigger ones fill the GPU unsplit), chunks of at least 32, at most
+ * 2048 workgroups. Each request (the sweep, e.g. [2, 4, 8, 16]) becomes the part count
+ * gemm.splitK really makes of it (whole K slices per part), each count once.
+ */
+export function splitSweep(g: MatmulGeometry, bm: number, bn: number, bk: number, requests: readonly number[]): number[] {
+  const tiles = ceilDiv(g.M, bm) * ceilDiv(g.N, bn) * batchCount(g);
+  if (tiles >= 512) return [];
+  const out = new Set<number>();
+  for (const r of requests) {
+    const sk = gemm.splitK(g.K, r, bk);
+    // a count that is its own fixed point, so the label names the parts that run
+    if (sk.split > 1 && sk.chunk >= 32 && tiles * sk.split <= 2048 && gemm.splitK(g.K, sk.split, bk).split === sk.split) out.add(sk.split);
+  }
+  return [...out];
 }
 
 // ---------------------------------------------------------------- v5: subgroups
@@ -241,17 +288,45 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
 
 // ---------------------------------------------------------------- the ladder as data
 
-export type LadderVersion = 'v1' | 'v2' | 'v3' | 'v4' | 'v5';
-export type LadderConfig = V1Config | V2Config | V3Config | V4Config | V5Config;
+export type LadderVersion = 'v1' | 'v2' | 'v3' | 'v4' | 'v5' | 'auto';
+/** The chooser's rung: it sees the device's workgroup memory, as the backend's caps give it. */
+export interface AutoConfig {
+  maxWorkgroupStorage: number;
+}
+export type LadderConfig = V1Config | V2Config | V3Config | V4LadderConfig | V5Config | AutoConfig;
+
+/** What a rung's configs may depend on: the device, the shape (split sweeps), the split requests. */
+export interface ConfigContext {
+  subgroupSize: number;
+  maxWorkgroupStorage: number;
+  geometry?: MatmulGeometry;
+  splits: readonly number[];
+}
 
 export interface LadderRung {
   version: LadderVersion;
   title: string;
   /** Device feature the version needs. */
   needs?: 'subgroups';
-  configs: (subgroupSize: number) => LadderConfig[];
+  configs: (ctx: ConfigContext) => LadderConfig[];
   build: (g: MatmulGeometry, cfg: LadderConfig, fusion?: MatmulFusion) => LadderProgram;
   label: (cfg: LadderConfig) => string;
+}
+
+const splitMaskLabel = (c: SplitMask) => `${(c.split ?? 1) > 1 ? `/s${c.split}` : ''}${c.mask ? '/mask' : ''}`;
+export const v3Label = (v: V3Config): string => `${v.bm}x${v.bn}/${v.tm}x${v.tn}/k${v.bk}${splitMaskLabel(v)}`;
+export const v4Label = (v: V4LadderConfig): string => `${v.bm}x${v.bn}/k${v.bk}${v.double ? '/db' : ''}${splitMaskLabel(v)}`;
+
+/** The base configs and, on a shape with few tiles, the split variants of SPLIT_BASES. */
+function withSplits<C extends V3Config | V4LadderConfig>(bases: readonly C[], label: (c: C) => string, splitBases: readonly string[], tile: (c: C) => [number, number], ctx: ConfigContext): C[] {
+  const out: C[] = [...bases];
+  if (!ctx.geometry) return out;
+  for (const b of bases) {
+    if (!splitBases.includes(label(b))) continue;
+    const [bm, bn] = tile(b);
+    for (const split of splitSweep(ctx.geometry, bm, bn, b.bk, ctx.splits)) out.push({ ...b, split });
+  }
+  return out;
 }
 
 export const LADDER: readonly LadderRung[] = [
@@ -266,18 +341,26 @@ export const LADDER: readonly LadderRung[] = [
     label: (c) => `ts${(c as V2Config).ts}`,
   },
   {
-    version: 'v3', title: 'register tiles (scalar)',
-    configs: () => [...V3_CONFIGS], build: (g, c, f) => v3Register(g, c as V3Config, f),
-    label: (c) => { const v = c as V3Config; return `${v.bm}x${v.bn}/${v.tm}x${v.tn}/k${v.bk}`; },
+    version: 'v3', title: 'register tiles (scalar), split-K variants',
+    configs: (ctx) => withSplits(V3_CONFIGS, v3Label, SPLIT_BASES.v3, (c) => [c.bm, c.bn], ctx),
+    build: (g, c, f) => v3Register(g, c as V3Config, f),
+    label: (c) => v3Label(c as V3Config),
   },
   {
-    version: 'v4', title: 'vec4 register tiles 8x8, A transposed in shared memory',
-    configs: () => [...V4_CONFIGS], build: (g, c, f) => v4Vec4(g, c as V4Config, f),
-    label: (c) => { const v = c as V4Config; return `${v.bm}x${v.bn}/k${v.bk}${v.double ? '/db' : ''}`; },
+    version: 'v4', title: 'vec4 register tiles 8x8, A transposed in shared memory, split-K variants',
+    configs: (ctx) => withSplits(V4_CONFIGS as readonly V4LadderConfig[], v4Label, SPLIT_BASES.v4, (c) => [c.bm, c.bn], ctx),
+    build: (g, c, f) => v4Vec4(g, c as V4LadderConfig, f),
+    label: (c) => v4Label(c as V4LadderConfig),
   },
   {
     version: 'v5', title: 'subgroup broadcast of A, B in shared memory', needs: 'subgroups',
-    configs: (sg) => (sg > 0 ? v5Configs(sg) : []), build: (g, c, f) => v5Subgroup(g, c as V5Config, f),
+    configs: (ctx) => (ctx.subgroupSize > 0 ? v5Configs(ctx.subgroupSize) : []), build: (g, c, f) => v5Subgroup(g, c as V5Config, f),
     label: (c) => { const v = c as V5Config; return `sg${v.sg}/${v.w * v.tm}x${v.sg * v.tn}/${v.tm}x${v.tn}`; },
+  },
+  {
+    version: 'auto', title: "the engine's chooser (matmul.ts): tile, split-K and mask pass per geometry and fusion",
+    configs: (ctx) => [{ maxWorkgroupStorage: ctx.maxWorkgroupStorage }],
+    build: (g, c, f = PLAIN) => engineBuild(g, f, matmulKernel.chooseMatmul(g, (c as AutoConfig).maxWorkgroupStorage, f)),
+    label: () => 'chooser',
   },
 ];

@@ -87,10 +87,49 @@ export function vecPaths(g: MatmulGeometry): VecPaths {
 }
 
 /**
+ * The dropout uniform block at `binding`, Philox, and the mask helpers. Element i of A's
+ * storage is kept iff word i % 4 of Philox block i / 4 (counter (i / 4, c1, c2, c3)) is below
+ * the threshold: `mask_words(b)` is block b, `dropped(x, w)` / `dropped4(x, w)` apply it.
+ * The in-load path (`load_a`) and the mask pass (`maskPass`) both go through these.
+ */
+function dropoutWgsl(binding: number): string {
+  return [
+    'struct Drop { k0: u32, k1: u32, c1: u32, c2: u32, c3: u32, threshold: u32, scale: f32, pad: u32 }',
+    `@group(0) @binding(${binding}) var<uniform> drop: Drop;`,
+    PHILOX_WGSL,
+    'fn mask_words(b: u32) -> vec4<u32> { return philox_block(vec2<u32>(drop.k0, drop.k1), drop.c1, drop.c2, drop.c3, b); }',
+    'fn dropped(x: f32, w: u32) -> f32 { return select(0.0, x * drop.scale, w < drop.threshold); }',
+    'fn dropped4(x: vec4<f32>, w: vec4<u32>) -> vec4<f32> { return select(vec4<f32>(0.0), x * drop.scale, w < vec4<u32>(drop.threshold)); }',
+  ].join('\n');
+}
+
+/**
+ * `epi(v, c)` / `epi4(v, c)`: add the bias of column c and apply ReLU (one that keeps NaN:
+ * WGSL's max(NaN, 0) may be 0, so relu_f32 / relu_v4 test the bits); `bias` is declared by
+ * the caller (`biasDecl`). Used by the GEMM's stores and by the split reduction.
+ */
+function epilogueWgsl(fusion: GemmFusion, vec4: boolean): string {
+  const lines: string[] = [];
+  const body = (relu: string, biasExpr: string) =>
+    [fusion.bias ? `x += ${biasExpr};` : '', fusion.relu ? `x = ${relu}(x);` : ''].filter(Boolean).join(' ');
+  if (fusion.relu) lines.push(IEEE_WGSL.relu, ...(vec4 ? [IEEE_WGSL.relu4] : []));
+  lines.push(`fn epi(v: f32, c: u32) -> f32 { var x = v; ${body('relu_f32', 'bias[c]')} return x; }`);
+  if (vec4)
+    lines.push(
+      `fn epi4(v: vec4<f32>, c: u32) -> vec4<f32> { var x = v; ${body('relu_v4', 'vec4<f32>(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u])')} return x; }`,
+    );
+  return lines.join('\n');
+}
+
+const biasDecl = (fusion: GemmFusion, binding: number): string =>
+  fusion.bias ? `@group(0) @binding(${binding}) var<storage, read> bias: array<f32>;` : '';
+
+/**
  * Bindings, the dropout helper and the epilogue helpers. `load_a(i)` reads A's element i
  * (or vec4 i), applying the dropout mask of that element when fused: word i of the Philox
- * stream, so a vec4 at index v is exactly Philox block v. `epi(v, c)` / `epi4(v, c)` add the
- * bias of column c and apply ReLU.
+ * stream, so a vec4 at index v is exactly Philox block v (one generator call per four
+ * elements; the scalar form spends a whole block on one element). `epi(v, c)` / `epi4(v, c)`
+ * add the bias of column c and apply ReLU.
  */
 export function gemmHeader(fusion: GemmFusion, vec: VecPaths, enables = ''): string {
   const cBinding = fusion.bias ? 3 : 2;
@@ -99,36 +138,15 @@ export function gemmHeader(fusion: GemmFusion, vec: VecPaths, enables = ''): str
     enables,
     `@group(0) @binding(0) var<storage, read> A: array<${t(vec.a)}>;`,
     `@group(0) @binding(1) var<storage, read> B: array<${t(vec.b)}>;`,
-    fusion.bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;' : '',
+    biasDecl(fusion, 2),
     `@group(0) @binding(${cBinding}) var<storage, read_write> C: array<${t(vec.c)}>;`,
   ];
   if (fusion.dropout) {
-    lines.push(
-      'struct Drop { k0: u32, k1: u32, c1: u32, c2: u32, c3: u32, threshold: u32, scale: f32, pad: u32 }',
-      `@group(0) @binding(${cBinding + 1}) var<uniform> drop: Drop;`,
-      PHILOX_WGSL,
-      '// A element i is kept iff Philox word i of the dropout coordinates is below the threshold.',
-    );
-    if (vec.a)
-      lines.push(`fn load_a(v: u32) -> vec4<f32> {
-  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.c1, drop.c2, drop.c3, v);
-  return select(vec4<f32>(0.0), A[v] * drop.scale, w < vec4<u32>(drop.threshold));
-}`);
-    else
-      lines.push(`fn load_a(i: u32) -> f32 {
-  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.c1, drop.c2, drop.c3, i / 4u)[i % 4u];
-  return select(0.0, A[i] * drop.scale, w < drop.threshold);
-}`);
+    lines.push(dropoutWgsl(cBinding + 1));
+    if (vec.a) lines.push('fn load_a(v: u32) -> vec4<f32> { return dropped4(A[v], mask_words(v)); }');
+    else lines.push('fn load_a(i: u32) -> f32 { return dropped(A[i], mask_words(i / 4u)[i % 4u]); }');
   } else lines.push(`fn load_a(i: u32) -> ${t(vec.a)} { return A[i]; }`);
-  // ReLU keeps NaN (WGSL's max(NaN, 0) may be 0): relu_f32 / relu_v4 test the bits.
-  const body = (relu: string, biasExpr: string) =>
-    [fusion.bias ? `x += ${biasExpr};` : '', fusion.relu ? `x = ${relu}(x);` : ''].filter(Boolean).join(' ');
-  if (fusion.relu) lines.push(IEEE_WGSL.relu, ...(vec.c ? [IEEE_WGSL.relu4] : []));
-  lines.push(`fn epi(v: f32, c: u32) -> f32 { var x = v; ${body('relu_f32', 'bias[c]')} return x; }`);
-  if (vec.c)
-    lines.push(
-      `fn epi4(v: vec4<f32>, c: u32) -> vec4<f32> { var x = v; ${body('relu_v4', 'vec4<f32>(bias[c], bias[c + 1u], bias[c + 2u], bias[c + 3u])')} return x; }`,
-    );
+  lines.push(epilogueWgsl(fusion, vec.c));
   return lines.filter(Boolean).join('\n');
 }
 
@@ -358,14 +376,18 @@ function sliceLoader(l: SliceLoad, name: 'row' | 'col'): { hoisted: string; body
   return { hoisted: '', body: loopLoader(l, names) };
 }
 
-/** The scalar-tile GEMM program; with a split reduction it writes partial products [split, M·N] to C, unfused. */
+/**
+ * The scalar-tile GEMM program. With a split reduction it writes partial products
+ * [split][batch·M·N] to C with dropout on A but no epilogue: `splitReduce` sums them and
+ * applies bias and ReLU.
+ */
 export function scalarGemm(s: GemmSpec, t: ScalarTiling): GemmProgram {
   const { TR, TC, RM, RN, TK } = t;
   const T = TR * TC;
   const TM = TR * RM;
   const TN = TC * RN;
-  if (t.split > 1 && (s.batch > 1 || s.fusion.bias || s.fusion.relu))
-    throw new Error(`gemm ${s.name}: a split reduction takes no batch and no epilogue`);
+  if (t.split > 1 && (s.fusion.bias || s.fusion.relu))
+    throw new Error(`gemm ${s.name}: a split reduction's epilogue belongs to splitReduce, not to the parts`);
   const grid = scalarGrid(s, t);
   const kEnd = t.split > 1 ? 'kEnd' : `${s.K}u`;
   const checkK = s.K % TK !== 0;
@@ -380,7 +402,7 @@ export function scalarGemm(s: GemmSpec, t: ScalarTiling): GemmProgram {
     t.layout === 'blocked' ? `${tr} * ${RM}u + ${i}${typeof i === 'number' ? 'u' : ''}` : typeof i === 'number' ? `${tr} + ${i * TR}u` : `${tr} + ${i} * ${TR}u`;
   const colOf = (j: number | string) =>
     t.layout === 'blocked' ? `${tc} * ${RN}u + ${j}${typeof j === 'number' ? 'u' : ''}` : typeof j === 'number' ? `${tc} + ${j * TC}u` : `${tc} + ${j} * ${TC}u`;
-  const partOffset = t.split > 1 ? ` + part * ${s.M * s.N}u` : '';
+  const partOffset = t.split > 1 ? ` + part * ${s.batch * s.M * s.N}u` : '';
   const value = (acc: string, c: string) => (t.split > 1 ? acc : `epi(${acc}, ${c})`);
 
   let stores: string;
@@ -415,7 +437,7 @@ export function scalarGemm(s: GemmSpec, t: ScalarTiling): GemmProgram {
   const builtins = '@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>';
   const tiles =
     grid.mapping === 'xy'
-      ? `${t.split > 1 ? 'let part = wg.z;\n  let z = 0u;' : 'let z = wg.z;'}
+      ? `${t.split > 1 ? `let part = wg.z % ${t.split}u;\n  let z = wg.z / ${t.split}u;` : 'let z = wg.z;'}
   ${s.prologue}
   let row0 = wg.y * ${TM}u;
   let col0 = wg.x * ${TN}u;`
@@ -458,19 +480,78 @@ fn main(${builtins}${grid.mapping === 'folded' ? ', @builtin(num_workgroups) nwg
   return { code, workgroups: grid.workgroups, threads: T, workgroupBytes: (TM + TN) * TK * 4 };
 }
 
-/** Sums the split parts: out[i] = Σ_part parts[part, i], in a fixed order (deterministic). */
-export function splitSum(size: number, split: number): GemmProgram {
-  const code = `@group(0) @binding(0) var<storage, read> parts: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+/**
+ * Parts of a split reduction: K cut into `split` runs of `chunk` (a multiple of the K slice
+ * `tk`), at most `parts` of them and none empty. `parts` = 1 (or a K too short) is no split.
+ */
+export function splitK(K: number, parts: number, tk: number): { split: number; chunk: number } {
+  if (parts <= 1 || K <= tk) return { split: 1, chunk: 0 };
+  const chunk = ceilDiv(ceilDiv(K, parts), tk) * tk;
+  const split = ceilDiv(K, chunk);
+  return split > 1 ? { split, chunk } : { split: 1, chunk: 0 };
+}
+
+/**
+ * The second program of a split reduction: C[i] = epi(0 + parts[0][i] + parts[1][i] + …),
+ * summed in part order whatever order the parts were written in (deterministic; WGSL has no
+ * float atomics), then the epilogue of the fused linear (bias of column i % N, ReLU), which
+ * the parts leave out. `size` = batch·M·N. vec4 when every vec4 stays in one row (N % 4 = 0)
+ * or no column is needed (no bias). Bindings: parts (0), [bias (1)], C.
+ */
+export function splitReduce(size: number, split: number, N: number, fusion: GemmFusion = NO_FUSION): GemmProgram {
+  if (fusion.dropout) throw new Error('splitReduce: dropout belongs to the parts, which load A');
+  const vec = size % 4 === 0 && (!fusion.bias || N % 4 === 0);
+  const units = vec ? size / 4 : size;
+  const T = vec ? 'vec4<f32>' : 'f32';
+  const terms = Array.from({ length: split }, (_, p) => `parts[${p ? `${p * units}u + ` : ''}i]`);
+  const code = `@group(0) @binding(0) var<storage, read> parts: array<${T}>;
+${biasDecl(fusion, 1)}
+@group(0) @binding(${fusion.bias ? 2 : 1}) var<storage, read_write> C: array<${T}>;
+${epilogueWgsl(fusion, vec)}
 @compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   let i = ${flatIndex()};
-  if (i >= ${size}u) { return; }
-  var acc = 0.0;
-  for (var p = 0u; p < ${split}u; p++) { acc += parts[p * ${size}u + i]; }
-  out[i] = acc;
+  if (i >= ${units}u) { return; }
+  // -0 sums like the unsplit accumulator, which starts at +0
+  let acc = ${vec ? 'vec4<f32>(0.0)' : '0.0'} + ${terms.join(' + ')};
+  C[i] = ${vec ? `epi4(acc, (i * 4u) % ${N}u)` : `epi(acc, i % ${N}u)`};
 }`;
-  return { code, workgroups: grid1d(size), threads: 256, workgroupBytes: 0 };
+  return { code, workgroups: grid1d(units), threads: 256, workgroupBytes: 0 };
+}
+
+/** Sums the split parts, unfused: out[i] = Σ_part parts[part, i], in a fixed order (the convolutions' reduction). */
+export function splitSum(size: number, split: number): GemmProgram {
+  return splitReduce(size, split, 1, NO_FUSION);
+}
+
+/**
+ * The mask pass: A⊙mask / keep written once to a scratch buffer (one Philox block per four
+ * elements, one invocation per block), for a plain GEMM to read: the engine's dropout path
+ * (matmul.ts's chooser says why). The in-load mask (`load_a`) regenerates a block in the
+ * GEMM's workgroups for every column tile of C, and for every element on the scalar path.
+ * Bindings: A (0), masked (1), the dropout uniform (2).
+ */
+export function maskPass(n: number): GemmProgram {
+  const blocks = ceilDiv(n, 4);
+  const vec = n % 4 === 0;
+  const T = vec ? 'vec4<f32>' : 'f32';
+  const body = vec
+    ? 'masked[b] = dropped4(A[b], mask_words(b));'
+    : `let w = mask_words(b);
+  for (var j = 0u; j < 4u; j++) {
+    let i = b * 4u + j;
+    if (i < ${n}u) { masked[i] = dropped(A[i], w[j]); }
+  }`;
+  const code = `@group(0) @binding(0) var<storage, read> A: array<${T}>;
+@group(0) @binding(1) var<storage, read_write> masked: array<${T}>;
+${dropoutWgsl(2)}
+@compute @workgroup_size(256)
+fn main(${BUILTINS}) {
+  let b = ${flatIndex()};
+  if (b >= ${blocks}u) { return; }
+  ${body}
+}`;
+  return { code, workgroups: grid1d(blocks), threads: 256, workgroupBytes: 0 };
 }
 
 // ---------------------------------------------------------------- the vec4 register tile
@@ -492,6 +573,14 @@ export const V4_CONFIGS: readonly V4Config[] = [
   { bm: 128, bn: 128, bk: 16, double: true },
   { bm: 64, bn: 128, bk: 16, double: true },
   { bm: 64, bn: 64, bk: 16, double: true },
+  // candidates for the large squares, where 64×128/k16 stays ~15% under cuBLAS: a deeper
+  // slice (48 KiB: the H200's workgroup memory, over WebGPU's default), a shallower one, and
+  // the transposed tile shape. On the H200 (bench/results/h200-gemm-1) none beat 64×128/k16
+  // at 2048³ or 4096³ (4096³: 25.0, 36.2 and 38.6 TFLOP/s against 42.9); 128×64 led the
+  // small MLP's dX (1280×100·100×784, 11.2 µs against 11.9 for 64×64, h200-gemm-2)
+  { bm: 64, bn: 128, bk: 32, double: true },
+  { bm: 64, bn: 128, bk: 8, double: true },
+  { bm: 128, bn: 64, bk: 16, double: true },
 ];
 
 /**
@@ -566,9 +655,20 @@ export function sliceStore(s: SliceSpec, arr: string, stage: string): string {
   return out.join('\n      ');
 }
 
-export function vec4Gemm(g: MatmulGeometry, cfg: V4Config, fusion: GemmFusion = NO_FUSION): GemmProgram {
+/** No split reduction: one part covering K. */
+export const NO_SPLIT = { split: 1, chunk: 0 } as const;
+
+/**
+ * The vec4-tile GEMM program. With a split reduction (`sk` from splitK with the config's bk)
+ * it writes partial products [split][batch·M·N] to C with dropout on A but no epilogue, like
+ * scalarGemm: workgroup z enumerates (batch, part), part fastest.
+ */
+export function vec4Gemm(g: MatmulGeometry, cfg: V4Config, fusion: GemmFusion = NO_FUSION, sk: { split: number; chunk: number } = NO_SPLIT): GemmProgram {
   const { M, N, K } = g;
   const { bm, bn, bk } = cfg;
+  const S = sk.split;
+  if (S > 1 && (fusion.bias || fusion.relu)) throw new Error("vec4Gemm: a split reduction's epilogue belongs to splitReduce, not to the parts");
+  if (S > 1 && (sk.chunk % bk !== 0 || ceilDiv(K, sk.chunk) !== S)) throw new Error(`vec4Gemm: ${S} parts of ${sk.chunk} do not cut K = ${K} into slices of ${bk}`);
   const tx = bn / 8;
   const ty = bm / 8;
   const T = tx * ty;
@@ -588,6 +688,8 @@ export function vec4Gemm(g: MatmulGeometry, cfg: V4Config, fusion: GemmFusion = 
     reg: 'rb', loads: lb, threads: T, tile: bn, bk, extent: N, K, contigAlongTile: !g.transB, vec: vec.b,
     at: (t, k) => bAt(g, k, t), load: (i) => `B[${i}]`, checkTile: N % bn !== 0, checkK: K % bk !== 0,
   };
+  // with a split, part p covers k in [p·chunk, min(K, (p + 1)·chunk)): a whole number of slices but the last
+  const kAt = (kt: string) => (S > 1 ? `kBegin + ${kt} * ${bk}u` : `${kt} * ${bk}u`);
   const loadBoth = (k0: string) =>
     `{ let k0 = ${k0}; { let tile0 = row0; ${sliceLoad(aSpec)} } { let tile0 = col0; ${sliceLoad(bSpec)} } }`;
   const storeBoth = (stage: string) => `${sliceStore(aSpec, 'As', `${stage} * ${aSize}u`)}\n      ${sliceStore(bSpec, 'Bs', `${stage} * ${bSize}u`)}`;
@@ -609,6 +711,9 @@ export function vec4Gemm(g: MatmulGeometry, cfg: V4Config, fusion: GemmFusion = 
   const accDecl = Array.from({ length: 8 }, (_, i) => `var acc${i}_0 = vec4<f32>(0.0); var acc${i}_1 = vec4<f32>(0.0);`).join('\n  ');
 
   // Epilogue: row i of the invocation is (i < 4 ? ty*4+i : bm/2+ty*4+i-4); columns in two vec4 halves.
+  // A part of a split reduction stores its raw sums at its own offset; splitReduce adds the epilogue.
+  const partOffset = S > 1 ? ` + part * ${batchCount(g) * M * N}u` : '';
+  const value = (acc: string, c: string, w: 1 | 4) => (S > 1 ? acc : `${w === 4 ? 'epi4' : 'epi'}(${acc}, ${c})`);
   const stores: string[] = [];
   for (let i = 0; i < 8; i++) {
     const r = `row0 + ${i < 4 ? `lid.y * 4u + ${i}u` : `${bm / 2}u + lid.y * 4u + ${i - 4}u`}`;
@@ -619,11 +724,11 @@ export function vec4Gemm(g: MatmulGeometry, cfg: V4Config, fusion: GemmFusion = 
       const c = `col0 + ${h ? `${bn / 2}u + ` : ''}lid.x * 4u`;
       if (vec.c) {
         const cond = N % bn !== 0 ? `if (c < ${N}u) ` : '';
-        stores.push(`  { let c = ${c}; ${cond}{ C[(cOff + r * ${N}u + c) / 4u] = epi4(acc${i}_${h}, c); } }`);
+        stores.push(`  { let c = ${c}; ${cond}{ C[(cOff${partOffset} + r * ${N}u + c) / 4u] = ${value(`acc${i}_${h}`, 'c', 4)}; } }`);
       } else {
         stores.push(`  { let c = ${c};`);
         for (let q = 0; q < 4; q++)
-          stores.push(`    if (c + ${q}u < ${N}u) { C[cOff + r * ${N}u + c + ${q}u] = epi(acc${i}_${h}[${q}], c + ${q}u); }`);
+          stores.push(`    if (c + ${q}u < ${N}u) { C[cOff${partOffset} + r * ${N}u + c + ${q}u] = ${value(`acc${i}_${h}[${q}]`, `c + ${q}u`, 1)}; }`);
         stores.push('  }');
       }
     }
@@ -632,26 +737,26 @@ export function vec4Gemm(g: MatmulGeometry, cfg: V4Config, fusion: GemmFusion = 
   }
 
   const regs = [...Array.from({ length: la }, (_, l) => `var ra${l}: vec4<f32>;`), ...Array.from({ length: lb }, (_, l) => `var rb${l}: vec4<f32>;`)].join(' ');
-  const nT = ceilDiv(K, bk);
+  const nT = S > 1 ? 'nT' : `${ceilDiv(K, bk)}u`;
   const mainLoop = cfg.double
-    ? `${loadBoth('0u')}
+    ? `${loadBoth(S > 1 ? 'kBegin' : '0u')}
   ${storeBoth('0u')}
   workgroupBarrier();
-  for (var kt = 0u; kt < ${nT}u; kt++) {
+  for (var kt = 0u; kt < ${nT}; kt++) {
     let cur = kt % 2u;
     let sa = cur * ${aSize}u;
     let sb = cur * ${bSize}u;
-    if (kt + 1u < ${nT}u) {
-      ${loadBoth(`(kt + 1u) * ${bk}u`)}
+    if (kt + 1u < ${nT}) {
+      ${loadBoth(kAt('(kt + 1u)'))}
     }
     ${inner.join('\n    ')}
-    if (kt + 1u < ${nT}u) {
+    if (kt + 1u < ${nT}) {
       ${storeBoth('(1u - cur)')}
     }
     workgroupBarrier();
   }`
-    : `for (var kt = 0u; kt < ${nT}u; kt++) {
-    ${loadBoth(`kt * ${bk}u`)}
+    : `for (var kt = 0u; kt < ${nT}; kt++) {
+    ${loadBoth(kAt('kt'))}
     ${storeBoth('0u')}
     workgroupBarrier();
     let sa = 0u;
@@ -665,7 +770,11 @@ var<workgroup> As: array<vec4<f32>, ${stages * aSize}>;
 var<workgroup> Bs: array<vec4<f32>, ${stages * bSize}>;
 @compute @workgroup_size(${tx}, ${ty})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  ${prologue(g)}
+  ${S > 1 ? `let part = wg.z % ${S}u;
+  let z = wg.z / ${S}u;
+  ${batchOffsets(g)}
+  let kBegin = part * ${sk.chunk}u;
+  let nT = (min(${K}u, kBegin + ${sk.chunk}u) - kBegin + ${bk - 1}u) / ${bk}u;` : prologue(g)}
   let row0 = wg.y * ${bm}u;
   let col0 = wg.x * ${bn}u;
   let tid = lid.y * ${tx}u + lid.x;
@@ -674,5 +783,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   ${mainLoop}
   ${stores.join('\n  ')}
 }`;
-  return { code, workgroups: [ceilDiv(N, bn), ceilDiv(M, bm), batchCount(g)], threads: T, workgroupBytes: stages * (aSize + bSize) * 16 };
+  return { code, workgroups: [ceilDiv(N, bn), ceilDiv(M, bm), batchCount(g) * S], threads: T, workgroupBytes: stages * (aSize + bSize) * 16 };
 }
