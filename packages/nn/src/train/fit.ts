@@ -135,10 +135,6 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
               return { loss: d[0]!, flags: d.subarray(1) as Float32Array | Float64Array, firstStep };
             }),
           );
-          // a turn of the event loop lets Dawn process the read's events: with reads pending
-          // and no turn, later submits slowed a traced large step from 1.05 to 1.5 ms on an
-          // H200 (bench/results/h200-trace-call8); the turn costs microseconds
-          await new Promise((resolve) => setImmediate(resolve));
         }
         for (const c of o.callbacks ?? []) c.onStepEnd?.(o.optimizer.step);
         logger.step(epoch, b + 1);
