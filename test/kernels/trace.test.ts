@@ -149,6 +149,30 @@ describe('a traced training step', () => {
     t.dispose();
   });
 
+  it('a step that throws while recorded leaves nothing behind: the next calls record and replay', async () => {
+    let fail = true;
+    const t = trace((_step, [x]) => {
+      const y = mul(x!, 2);
+      if (fail) throw new Error('boom');
+      return [y];
+    }, { read: () => [], write: () => {} });
+    const x = tensor(new Float32Array([3]), [1]);
+    expect(() => t.run(0, [x])).toThrow('boom');
+    fail = false;
+    const got: number[] = [];
+    const replayed: boolean[] = [];
+    for (let s = 1; s < 5; s++) {
+      const { outputs, replayed: r } = t.run(s, [x]);
+      got.push((await outputs[0]!.data())[0]!);
+      replayed.push(r);
+      outputs[0]!.dispose();
+    }
+    expect(got).toEqual([6, 6, 6, 6]);
+    expect(replayed).toEqual([false, false, true, true]);
+    t.dispose();
+    x.dispose();
+  });
+
   it('falls back to eager when the step uploads data that changes', async () => {
     const t = trace((step, [x]) => [mul(x!, tensor(new Float32Array([step]), [1]))], { read: () => [], write: () => {} });
     const x = tensor(new Float32Array([2]), [1]);

@@ -170,13 +170,17 @@ export class TracedStep {
     } else this.copyInputs(capture, inputs);
     capture.beginCapture(first);
     let outputs: Tensor[];
-    let recording: Recording;
     try {
       outputs = [...this.fn(step, this.inputs)];
       this.copyStateHome(capture);
-    } finally {
-      recording = capture.endCapture();
+    } catch (e) {
+      // nothing recorded survives a failed step: the next call starts over
+      capture.endCapture().dispose();
+      this.release();
+      this.mode = 'record';
+      throw e;
     }
+    const recording = capture.endCapture();
     // The state's values are back in the trace's storage: hand the owner views of it.
     this.stateAccess.write(this.state.map(share));
     if (first) {
