@@ -8,8 +8,9 @@ import {
   add, cpuBackend, crossEntropy, gather, memory, mul, setBackend, sum, tensor, tidy, trace, type Backend, type Tensor,
 } from '@alphadrop/core';
 import { dropout } from '@alphadrop/core/backend';
-import { mlp, Optimizer, schedules, trainStep, TracedTrainStep, type LossFn } from '@alphadrop/nn';
+import { fit, mlp, Optimizer, schedules, trainStep, TracedTrainStep, type LossFn } from '@alphadrop/nn';
 import { getTestBackend } from '../helpers/webgpu.js';
+import type { WebGpuBackend } from '@alphadrop/kernels';
 
 let gpu: Backend;
 beforeAll(async () => {
@@ -87,6 +88,32 @@ describe('a traced training step', () => {
       data.y.dispose();
     });
   }
+
+  it('fit trains the same with and without tracing (short last batch, reads of loss and flags)', async () => {
+    const data = { x: tensor(xs, [n, features]), y: tensor(ys, [n]) };
+    const webgpu = gpu as WebGpuBackend;
+    // dispatches that did not go through execute(): the replayed ones
+    const replayedSoFar = () => webgpu.counters.dispatches - [...webgpu.dispatchesByKernel.values()].reduce((u, v) => u + v, 0);
+    const run = async (traceSteps: boolean) => {
+      const { model, optimizer } = setup('adam');
+      const r0 = replayedSoFar();
+      const result = await fit(model, { epochs: 3, batchSize: 10, seed, optimizer, data, loss, log: 'silent', lossEvery: 2, trace: traceSteps });
+      const replayed = replayedSoFar() - r0;
+      const params = await values(model.parameters());
+      model.dispose();
+      optimizer.dispose();
+      return { result: { losses: result.history.map((h) => h.loss), steps: result.steps, params }, replayed };
+    };
+    const traced = await run(true);
+    const eager = await run(false);
+    expect(traced.result.steps).toBe(9); // 24 rows in batches of 10: two full and a short one per epoch
+    // steps 1-2 record and check, the short batches run eagerly: the 4 other full-batch steps replay
+    expect(traced.replayed).toBeGreaterThan(0);
+    expect(eager.replayed).toBe(0);
+    expect(traced.result).toEqual(eager.result);
+    data.x.dispose();
+    data.y.dispose();
+  });
 
   it('keeps its storage to itself: tensors made between replays are never overwritten', async () => {
     const { model, optimizer } = setup('sgd');
