@@ -7,7 +7,7 @@
 // a view, so the gradients' concatenation (with the zero padding 10 and 13 pieces: one
 // program where the device binds that many storage buffers, else programs of 7) and the
 // update are the optimizer's only kernels. The GEMM family is left
-// out of the counts asserted here (another line of work changes it). The weights, views at
+// out of the counts asserted here (it changes with the chooser's tiles, splits and mask passes). The weights, views at
 // aligned offsets bound by the GEMM kernels, must train as on the CPU.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuBackend, getBackend, setBackend, tensor, type Backend, type Tensor } from '@alphadrop/core';

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# call 9 (final): every table of the GPU-step issue from one call on one card —
+# call 9 (final): every table of the GPU step benchmark from one call on one card —
 # the BB-α step (eager and traced; small, large, CNN) beside PyTorch eager, compiled and
 # CUDA-graph; the matmul ladder (the engine's chooser on the MLPs', the CNN head's and square
 # shapes) beside cuBLAS on the same shapes; dispatch overhead (with a CPU profile of the
