@@ -109,17 +109,29 @@ async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: nu
       if (!Number.isFinite(d[0]!) || d.subarray(1).some((f) => f !== 0)) throw new Error(`${model}: non-finite step`);
     });
   };
+  /**
+   * `n` back-to-back steps, a read every `readEvery` (0: none), optionally with a turn of the
+   * event loop after each read; host ms per step of the issuing loop, and wall ms per step
+   * once the device and the reads are done.
+   */
+  const window = async (n: number, readEvery: number, yieldAfterRead = false) => {
+    const reads: Promise<unknown>[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const r = step(readEvery > 0 && i % readEvery === readEvery - 1);
+      if (!r) continue;
+      reads.push(r);
+      if (yieldAfterRead) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const encodeMs = (performance.now() - t0) / n;
+    await gpu.synchronize();
+    await Promise.all(reads);
+    return { encodeMs, ms: (performance.now() - t0) / n };
+  };
   for (let i = 0; i < warmup; i++) await step(i === warmup - 1);
   // then a window like the timed one (its reads' staging buffers, the clocks): on the H200
   // the first such window ran up to 1.8× slower than the later ones (calls 8 and 9)
-  const warmReads: Promise<unknown>[] = [];
-  for (let i = 0; i < Math.min(steps, 100); i++) {
-    const r = step(i % 10 === 9);
-    if (r) warmReads.push(r);
-  }
-  await gpu.synchronize();
-  await Promise.all(warmReads);
-  await gpu.synchronize();
+  await window(Math.min(steps, 100), 10);
   if (tracedStep && !tracedStep.replaying) throw new Error(`${model}: the traced step does not replay (${tracedStep.eagerReason})`);
   const c0 = { ...gpu.counters };
   const bg0 = [gpu.pipelines.bindGroupHits, gpu.pipelines.bindGroupMisses];
@@ -133,37 +145,12 @@ async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: nu
   // a replay submits what was encoded before it (nothing, here) and then itself
   if (perStep.submits !== 1) throw new Error(`${model}: expected one submit per step, got ${perStep.submits}`);
   await gpu.synchronize();
-  const reads: Promise<unknown>[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) {
-    const r = step(i % 10 === 9);
-    if (r) reads.push(r);
-  }
-  const encodeMs = (performance.now() - t0) / steps;
-  await gpu.synchronize();
-  await Promise.all(reads);
-  const ms = (performance.now() - t0) / steps;
-  // GPU time: the same steps again, every dispatch timestamped (after the host timing: the
-  // profiler's pass per dispatch would perturb it)
-  // Diagnostics of where a step's wall time goes: the same loop without any read, and one
+  const { encodeMs, ms } = await window(steps, 10);
+  // Diagnostics of where a step's wall time goes: the same loop without any read; with a
+  // turn of the event loop after each read (H200 call 9: slower for the small step); one
   // step at a time with a wait after each (latency: host + GPU + one round trip).
-  const tNoRead = performance.now();
-  for (let i = 0; i < steps; i++) step(false);
-  await gpu.synchronize();
-  const noReadMs = (performance.now() - tNoRead) / steps;
-  // reads with a turn of the event loop after each (H200 call 9: slower for the small step)
-  const tYield = performance.now();
-  const yReads: Promise<unknown>[] = [];
-  for (let i = 0; i < steps; i++) {
-    const r = step(i % 10 === 9);
-    if (r) {
-      yReads.push(r);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-  await gpu.synchronize();
-  await Promise.all(yReads);
-  const yieldingMs = (performance.now() - tYield) / steps;
+  const noReadMs = (await window(steps, 0)).ms;
+  const yieldingMs = (await window(steps, 10, true)).ms;
   const latency: number[] = [];
   for (let i = 0; i < Math.min(steps, 50); i++) {
     const t = performance.now();
@@ -173,17 +160,11 @@ async function bench(model: Model, gpu: WebGpuBackend, steps: number, warmup: nu
   }
   latency.sort((a, b) => a - b);
   const syncedMs = latency[Math.floor(latency.length / 2)]!;
+  // GPU time: the same steps again, every dispatch timestamped (after the host timing: the
+  // profiler's pass per dispatch would perturb it)
   let profiledWallMs = 0;
   const gpuTime = await gpuTimePerStep(gpu, steps, async () => {
-    const t = performance.now();
-    const pending: Promise<unknown>[] = [];
-    for (let i = 0; i < steps; i++) {
-      const r = step(i % 10 === 9);
-      if (r) pending.push(r);
-    }
-    await gpu.synchronize();
-    await Promise.all(pending);
-    profiledWallMs = (performance.now() - t) / steps;
+    profiledWallMs = (await window(steps, 10)).ms;
   });
   tracedStep?.dispose();
   s.net.dispose();

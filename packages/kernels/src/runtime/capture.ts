@@ -122,7 +122,6 @@ function rebuildUniform(source: UniformSource, step: number, memo?: Map<Function
 
 export class GpuRecording implements Recording {
   readonly dispatches: number;
-  private readonly bindGroups: (GPUBindGroup | null)[] = [];
   private uniformBuffer: GPUBuffer | null = null;
   private uniformHost: Uint8Array<ArrayBuffer> = new Uint8Array(0);
   /** (item index, byte offset in the uniform buffer) of every step-bound uniform block. */
@@ -169,7 +168,7 @@ export class GpuRecording implements Recording {
       if (item.kind === 'copy') {
         note(item.src);
         note(item.dst);
-        this.bindGroups.push(null);
+        this.runs.push({ copy: item, pipelines: [], groups: [], x: [], yz: [] });
         return;
       }
       const entries = item.entries.map((e, j) => {
@@ -181,27 +180,21 @@ export class GpuRecording implements Recording {
         this.uniformHost.set(new Uint8Array(item.uniform!.buffer, item.uniform!.byteOffset, item.uniform!.byteLength), at);
         return { buffer: this.uniformBuffer!, offset: at, size: Math.max(16, Math.ceil(item.uniform!.byteLength / 16) * 16) };
       });
-      this.bindGroups.push(
+      // consecutive dispatches share one run (one compute pass)
+      let run = this.runs[this.runs.length - 1];
+      if (!run || run.copy) this.runs.push((run = { copy: null, pipelines: [], groups: [], x: [], yz: [] }));
+      const [x, y, z] = item.workgroups;
+      run.pipelines.push(item.pipeline.pipeline);
+      run.groups.push(
         device.createBindGroup({
           layout: item.pipeline.layout,
           entries: item.pipeline.bindings.map(({ binding }, j) => ({ binding, resource: { buffer: entries[j]!.buffer, offset: entries[j]!.offset ?? 0, size: entries[j]!.size } })),
         }),
       );
-    });
-    for (const u of this.log.uploads) note(u.buffer);
-    this.log.items.forEach((item, i) => {
-      if (item.kind === 'copy') {
-        this.runs.push({ copy: item, pipelines: [], groups: [], x: [], yz: [] });
-        return;
-      }
-      let run = this.runs[this.runs.length - 1];
-      if (!run || run.copy) this.runs.push((run = { copy: null, pipelines: [], groups: [], x: [], yz: [] }));
-      const [x, y, z] = item.workgroups;
-      run.pipelines.push(item.pipeline.pipeline);
-      run.groups.push(this.bindGroups[i]!);
       run.x.push(x);
       run.yz.push(y === 1 && z === 1 ? undefined : [y, z]);
     });
+    for (const u of this.log.uploads) note(u.buffer);
     this.claim = pool.claim(acquired);
     this.pinned = [...outside];
     pool.pin(this.pinned);
