@@ -110,9 +110,9 @@ const sameBytes = (a: Uint32Array | undefined, b: Uint32Array | undefined): bool
   a === b || (!!a && !!b && a.length === b.length && a.every((v, i) => v === b[i]));
 
 /** A dispatch's uniform block at `step`: rebuilt from its params when they are step-bound. */
-function uniformAtStep(d: RecordedDispatch, step: number, memo?: Map<Function, unknown>): Uint32Array | undefined {
+function uniformAtStep(d: RecordedDispatch, step: number): Uint32Array | undefined {
   if (!d.source || !isStepBound(d.source.params)) return d.uniform;
-  return rebuildUniform(d.source, step, memo);
+  return rebuildUniform(d.source, step);
 }
 
 /** The block of a step-bound source at `step` (the caller knows it is step-bound). */
