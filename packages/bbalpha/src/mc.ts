@@ -26,6 +26,18 @@ export function mcForward(model: Module, x: Tensor, samples: number, ctx: Forwar
   return reshape(y, [M, samples, ...y.shape.slice(1)]);
 }
 
+/**
+ * A model batch's pass (@alphadrop/nn batch/): inputs [G, M, ...] (model g's minibatch),
+ * each model's rows tiled K times as tileSamples does; outputs [G, M, K, ...out].
+ */
+export function mcForwardBatch(model: Module, x: Tensor, samples: number, ctx: ForwardContext): Tensor {
+  if (!Number.isInteger(samples) || samples < 1) throw new ValueError('mcForwardBatch', 'samples a positive integer', String(samples));
+  const [G, M, ...rest] = x.shape as [number, number, ...number[]];
+  const tiled = reshape(expand(reshape(x, [G, M, 1, ...rest]), [G, M, samples, ...rest]), [G, M * samples, ...rest]);
+  const y = model.forward(tiled, ctx);
+  return reshape(y, [G, M, samples, ...y.shape.slice(2)]);
+}
+
 export interface McPredictOptions {
   /** Samples per forward pass (memory bound); the K samples are drawn in chunks of this size. */
   chunk?: number;

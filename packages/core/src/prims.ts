@@ -126,6 +126,14 @@ export interface PhiloxCoords {
  */
 export interface DropoutParams extends PhiloxCoords {
   keepProb: number;
+  /**
+   * Per-slice keys (model-batched training: one key per model). When given, the masked
+   * tensor is split into keys.length equal consecutive slices of S elements; element i is
+   * in slice g = floor(i / S) at local index j = i − g·S, and takes word j of the Philox
+   * stream under keys[g] (at the same counter words) instead of `key`. Slice g's mask is
+   * then exactly the mask an unbatched tensor of S elements would draw under keys[g].
+   */
+  keys?: readonly (readonly [number, number])[];
 }
 
 export type Activation = 'none' | 'relu';

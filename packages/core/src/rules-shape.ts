@@ -62,9 +62,15 @@ function checkPositivePair(prim: Prim, name: string, v: readonly [number, number
     throw new ValueError(prim, `${name} of integers >= ${min}`, `[${v.join(', ')}]`);
 }
 
-function checkDropout(prim: Prim, d: DropoutParams): void {
+/** Keep probability, coordinates, and per-slice keys that split the `size` masked elements evenly. */
+function checkDropout(prim: Prim, d: DropoutParams, size: number): void {
   if (!(d.keepProb > 0 && d.keepProb <= 1)) throw new ValueError(prim, 'keepProb in (0, 1]', String(d.keepProb));
   checkCoords(prim, d);
+  if (d.keys !== undefined) {
+    if (!Array.isArray(d.keys) || d.keys.length < 1) throw new ValueError(prim, 'dropout keys: a non-empty list of keys', String(d.keys));
+    if (size % d.keys.length !== 0) throw new ShapeError(prim, `a masked tensor that splits into ${d.keys.length} equal slices (one per key)`, `${size} elements`);
+    d.keys.forEach((k) => checkKey(prim, k));
+  }
 }
 
 function checkCoords(prim: Prim, c: PhiloxCoords): void {
@@ -309,20 +315,23 @@ export const shapeRules: { [P in Prim]: ShapeRule<P> } = {
     need(P, a!.dtype, FLOAT);
     if (p.activation !== 'none' && p.activation !== 'relu') throw new ValueError(P, "activation 'none' or 'relu'", String(p.activation));
     if (p.dropout) {
-      checkDropout(P, p.dropout);
+      checkDropout(P, p.dropout, sizeOf(a!.shape));
       checkRandomSize(P, sizeOf(a!.shape));
     }
     const shape = matmulShape(a!.shape, b!.shape, p.transA, p.transB);
     if (bias) {
       sameDType(P, a!, bias);
+      // [n], shared by every row; or [...batch, 1, n], one bias row per batch matrix (model-batched layers)
       const n = shape[shape.length - 1]!;
-      if (bias.shape.length !== 1 || bias.shape[0] !== n) throw new ShapeError(P, `bias of shape [${n}]`, fmtShape(bias.shape));
+      const batched = [...shape.slice(0, -2), 1, n];
+      const ok = (bias.shape.length === 1 && bias.shape[0] === n) || (shape.length > 2 && bias.shape.length === batched.length && bias.shape.every((d, i) => d === batched[i]));
+      if (!ok) throw new ShapeError(P, `bias of shape [${n}]${shape.length > 2 ? ` or [${batched.join(', ')}]` : ''}`, fmtShape(bias.shape));
     }
     return { shape, dtype: a!.dtype };
   },
   [Prim.Dropout]: ([x], p) => {
     need(Prim.Dropout, x!.dtype, FLOAT);
-    checkDropout(Prim.Dropout, p);
+    checkDropout(Prim.Dropout, p, sizeOf(x!.shape));
     checkRandomSize(Prim.Dropout, sizeOf(x!.shape));
     return { shape: x!.shape, dtype: x!.dtype };
   },

@@ -240,7 +240,9 @@ export const vjpRules: { [P in Prim]: VjpRule<P> } = {
         else db = op.matmul(dz, p.dropout ? fused.dropout(a, p.dropout) : a, { transA: true, transB: p.transA });
         db = unbroadcastBatch(db, s.shapes[1]!);
       }
-      const dbias = p.bias && n[2] ? op.sum(dz, dz.shape.slice(0, -1).map((_, i) => i)) : null;
+      // a bias [n] sums over every row; a batched bias [...batch, 1, n] over each matrix's rows
+      const batchedBias = p.bias && s.shapes[2]!.length > 1;
+      const dbias = p.bias && n[2] ? (batchedBias ? op.sum(dz, [dz.shape.length - 2], true) : op.sum(dz, dz.shape.slice(0, -1).map((_, i) => i))) : null;
       return [da, db, dbias];
     },
   },

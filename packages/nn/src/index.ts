@@ -9,7 +9,7 @@ export * from './data/uci.js';
 export { Module, type Mode, type ForwardContext, type ParameterInfo } from './module.js';
 export { glorotUniform, heNormal, type InitKey, type Initializer } from './init.js';
 export { Dropout, dropoutCoordinates } from './layers/dropout.js';
-export { Linear, Conv2d, MaxPool2d, Flatten, ReLU, Tanh, Sigmoid, type LayerInit } from './layers/layers.js';
+export { Linear, Conv2d, MaxPool2d, Flatten, ReLU, Tanh, Sigmoid, type LayerInit, type BatchInit } from './layers/layers.js';
 export { Sequential } from './layers/sequential.js';
 export { Optimizer, schedules, type OptimizerOptions, type Schedule } from './optim/optimizer.js';
 export { fit, epochPermutation, type FitOptions, type FitResult, type Callback, type EpochLogs, type DeviceData } from './train/fit.js';
@@ -28,4 +28,6 @@ export {
   parseArchitecture, LAYER_KINDS, type Architecture, type LayerSpec, type LayerKind,
 } from './arch.js';
 export { Reshape } from './layers/reshape.js';
+export { buildModelBatch, batchTrainingContext, copyMember, memberModel } from './batch/model-batch.js';
+export { fitBatch, type BatchData, type FitBatchOptions } from './batch/fit-batch.js';
 export { VERSION } from './version.js';

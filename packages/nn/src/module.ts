@@ -16,6 +16,11 @@ export interface ForwardContext {
   key: Key;
   /** Training step, or batch/chunk number within an evaluation: distinct values draw fresh masks. 0 … 2^53-1. */
   step: number;
+  /**
+   * A model batch's keys, one per model (nn batch/): model g's masks are drawn under keys[g]
+   * exactly as that model alone would draw them under its own `key`.
+   */
+  keys?: readonly Key[];
 }
 
 export interface ParameterInfo {

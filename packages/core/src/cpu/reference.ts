@@ -19,7 +19,7 @@ import { allocHost, isFloat, type HostArray } from '../dtype.js';
 import { ValueError } from '../errors.js';
 import { tableOf } from '../elementwise/record.js';
 import { Prim, BINARY_PRIMS, OPTIMIZER_SLOTS, SMALL_ALPHA, UNARY_PRIMS, type DropoutParams, type PrimParams, type UnaryPrim, type BinaryPrim } from '../prims.js';
-import { bitsToUniform, keepThreshold, philoxFill } from '../random/philox.js';
+import { bitsToUniform, dropoutWords, keepThreshold, philoxFill } from '../random/philox.js';
 import { sizeOf, stridesOf, type Shape } from '../shape.js';
 import { binaryFns, compareFns, unaryFns } from './scalar-fns.js';
 
@@ -190,7 +190,7 @@ function checkIndices(where: string, idx: HostArray, bound: number): void {
 /** x ⊙ mask / keep in float64, the mask from the Philox words at the dropout's coordinates. */
 export function applyDropout(x: ArrayLike<number>, d: DropoutParams): Float64Array {
   const bits = new Uint32Array(x.length);
-  philoxFill(bits, d.key, d.counter);
+  dropoutWords(bits, d);
   const thr = keepThreshold(d.keepProb);
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = d.keepProb === 1 || bits[i]! < thr ? x[i]! / d.keepProb : 0;
@@ -459,8 +459,10 @@ export const referenceKernels: { [P in Prim]: CpuKernel<P> } = {
     const y = matmulRef([masked, b!], { transA: p.transA, transB: p.transB }, { shape: out.shape, dtype: 'f64' });
     const r = allocHost(out.dtype, y.length);
     const n = out.shape[out.shape.length - 1]!;
+    // a bias [n] is shared by every row; a bias [...batch, 1, n] has one row per batch matrix
+    const rowsPerBias = bias && bias.shape.length > 1 ? out.shape[out.shape.length - 2]! * n : y.length;
     for (let i = 0; i < y.length; i++) {
-      const v = y[i]! + (bias ? bias.storage[i % n]! : 0);
+      const v = y[i]! + (bias ? bias.storage[Math.floor(i / rowsPerBias) * n + (i % n)]! : 0);
       r[i] = p.activation === 'relu' ? unaryFns[Prim.Relu](v) : v;
     }
     return r;

@@ -72,6 +72,16 @@ export function philoxFill(out: Uint32Array, key: readonly [number, number], cou
   }
 }
 
+/**
+ * The words of a dropout mask over `out.length` elements: philoxFill under `key`, or, with
+ * per-slice `keys`, philoxFill of each equal slice under its own key (prims.ts DropoutParams).
+ */
+export function dropoutWords(out: Uint32Array, d: { key: readonly [number, number]; counter: readonly [number, number, number]; keys?: readonly (readonly [number, number])[] | undefined }): void {
+  if (!d.keys) return philoxFill(out, d.key, d.counter);
+  const S = out.length / d.keys.length;
+  d.keys.forEach((k, g) => philoxFill(out.subarray(g * S, (g + 1) * S), k, d.counter));
+}
+
 /** The exact bits-to-float rule: the top 24 bits, scaled by 2^-24, a float in [0, 1). */
 export function bitsToUniform(bits: number): number {
   return (bits >>> 8) * 5.9604644775390625e-8;

@@ -19,7 +19,8 @@ import { Module, type ForwardContext } from '../module.js';
 export function dropoutCoordinates(rate: number, layer: number, ctx: ForwardContext): DropoutParams {
   const [stepLo, stepHi] = splitU64('dropout', 'step', ctx.step);
   // step-bound: a replayed training step (core's trace) redraws the mask for its own step
-  return stepBound({ keepProb: 1 - rate, key: ctx.key, counter: [layer, stepLo, stepHi] }, (step) => dropoutCoordinates(rate, layer, { ...ctx, step }));
+  const keys = ctx.keys ? { keys: ctx.keys } : {};
+  return stepBound({ keepProb: 1 - rate, key: ctx.key, counter: [layer, stepLo, stepHi], ...keys }, (step) => dropoutCoordinates(rate, layer, { ...ctx, step }));
 }
 
 export class Dropout extends Module {

@@ -3,7 +3,7 @@
 // into the preceding Linear.
 
 import {
-  add, conv2d, keyFor, linear, maxPool2d, relu, reshape, sigmoid, tanh, zeros, type Conv2dOptions, type Key, type Tensor,
+  add, conv2d, keyFor, linear, maxPool2d, relu, reshape, sigmoid, stack, tanh, tidy, zeros, type Conv2dOptions, type Key, type Tensor,
 } from '@alphadrop/core';
 import { glorotUniform, heNormal, type Initializer } from '../init.js';
 import { Module, type ForwardContext } from '../module.js';
@@ -22,23 +22,38 @@ export interface LayerInit {
   bias?: boolean;
 }
 
+/** A Linear layer of a model batch: one initialisation key per model (nn batch/). */
+export interface BatchInit {
+  /** Model g's weights start as a lone layer's would under keys[g]. */
+  keys: readonly Key[];
+  init?: Initializer;
+  bias?: boolean;
+}
+
 function initKey(o: LayerInit): Key {
   return o.key ?? keyFor(o.seed ?? 0, 'init', o.index ?? 0);
 }
 
+/**
+ * y = x·W + b. Alone: W [in, out], b [out], x [N, in]. In a model batch of G models
+ * (`BatchInit`): W [G, in, out], b [G, 1, out], x [G, N, in], each model's matrix its own.
+ */
 export class Linear extends Module {
   readonly hasBias: boolean;
+  /** Models in the batch this layer belongs to (1 for a lone layer, whose parameters have no model axis). */
+  readonly models: number;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
-    opts: LayerInit = {},
+    opts: LayerInit | BatchInit = {},
   ) {
     super();
-    const key = initKey(opts);
-    const w = opts.init === 'he' ? heNormal([inFeatures, outFeatures], inFeatures, key) : glorotUniform([inFeatures, outFeatures], inFeatures, outFeatures, key);
-    this.addParameter('weight', w, 'weight');
+    const one = (key: Key) => (opts.init === 'he' ? heNormal([inFeatures, outFeatures], inFeatures, key) : glorotUniform([inFeatures, outFeatures], inFeatures, outFeatures, key));
+    const keys = 'keys' in opts ? opts.keys : null;
+    this.models = keys ? keys.length : 1;
+    this.addParameter('weight', keys ? tidy(() => stack(keys.map(one), 0)) : one(initKey(opts as LayerInit)), 'weight');
     this.hasBias = opts.bias ?? true;
-    if (this.hasBias) this.addParameter('bias', zeros([outFeatures]), 'bias');
+    if (this.hasBias) this.addParameter('bias', zeros(keys ? [keys.length, 1, outFeatures] : [outFeatures]), 'bias');
   }
   get weight(): Tensor {
     return this.param('weight');

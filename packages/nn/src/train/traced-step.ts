@@ -6,7 +6,7 @@
 // eagerly, through the same code as trainStep: the results are the same either way.
 
 import { tidy, trace, type Tensor, type TracedStep } from '@alphadrop/core';
-import type { Mode, Module } from '../module.js';
+import type { ForwardContext, Mode, Module } from '../module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { stepOnce, trainingContext, type LossFn } from './step.js';
 
@@ -34,15 +34,17 @@ export class TracedTrainStep {
     readonly model: Module,
     readonly optimizer: Optimizer,
     loss: LossFn,
-    seed: number,
+    seed: number | ((step: number) => ForwardContext),
     batch: BatchOf = ([x, y]) => ({ x: x!, y: y! }),
   ) {
+    // a seed gives fit's masks (trainingContext); a model batch passes its own context (one key per model)
+    const context = typeof seed === 'number' ? (step: number) => trainingContext(seed, step) : seed;
     this.mode = model.mode;
     this.traced = trace(
       (step, inputs) =>
         tidy(() => {
           const { x, y } = batch(inputs);
-          const out = stepOnce(model, optimizer, loss, x, y, trainingContext(seed, step), { keepLoss: true, finiteness: true });
+          const out = stepOnce(model, optimizer, loss, x, y, context(step), { keepLoss: true, finiteness: true });
           return [out.loss!, out.finite!];
         }),
       // the state: the optimizer's flat parameters (the model's are views of it) and its slots

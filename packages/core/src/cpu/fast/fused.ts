@@ -20,7 +20,7 @@ export const dropout: CpuKernel<Prim.Dropout> = ([x], d, out) => {
     for (let i = 0; i < n; i++) r[i] = v[i]! / keep;
     return r;
   }
-  const bits = maskBits(n, d.key, d.counter);
+  const bits = maskBits(n, d.key, d.counter, d.keys);
   const thr = keepThreshold(keep);
   const pick = new Float64Array(2); // branch-free keep/drop: pick[+(kept)]
   for (let i = 0; i < n; i++) {

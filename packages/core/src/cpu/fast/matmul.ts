@@ -25,6 +25,7 @@ function batchedMatmul(
   r: FloatArray,
   mask: PackMask | null,
   epilogue: Epilogue | null,
+  batchedBias = false,
 ): void {
   const ar = a.shape.length;
   const M = outShape[outShape.length - 2]!;
@@ -42,7 +43,7 @@ function batchedMatmul(
   const av = (off: number): MatView => ({ data: a.storage, off, rs: aRs, cs: aCs, mask });
   const bv = (off: number): MatView => ({ data: b.storage, off, rs: bRs, cs: bCs });
 
-  if (batches === 1 || (bShared && aFull && !transA)) {
+  if (batches === 1 || (bShared && aFull && !transA && !batchedBias)) {
     // One GEMM: a lone matrix, or a batch of A rows stacked over one B.
     gemm(batches * M, N, K, av(0), bv(0), r, 0, N, false, epilogue);
     return;
@@ -50,8 +51,11 @@ function batchedMatmul(
   const aOff = offsetTable(batchShape, broadcastStrides(aBatch, batchShape));
   const bOff = offsetTable(batchShape, broadcastStrides(bBatch, batchShape));
   const packed = bShared ? packB(bv(0), K, N) : null;
-  for (let t = 0; t < batches; t++)
-    gemm(M, N, K, av(aOff[t]! * M * K), packed ?? bv(bOff[t]! * K * N), r, t * M * N, N, false, epilogue);
+  for (let t = 0; t < batches; t++) {
+    // a batched bias [...batch, 1, N]: this matrix's row of it
+    const e = epilogue && batchedBias && epilogue.bias ? { ...epilogue, bias: (epilogue.bias as FloatArray).subarray(t * N, (t + 1) * N) } : epilogue;
+    gemm(M, N, K, av(aOff[t]! * M * K), packed ?? bv(bOff[t]! * K * N), r, t * M * N, N, false, e);
+  }
 }
 
 export const matmul: CpuKernel<Prim.Matmul> = ([a, b], { transA, transB }, out) => {
@@ -66,9 +70,10 @@ export const fusedMatmul: CpuKernel<Prim.FusedMatmul> = ([a, b, bias], p, out) =
   if (p.dropout) {
     const d = p.dropout;
     const n = a!.storage.length;
-    const bits = d.keepProb === 1 ? new Uint32Array(n) : maskBits(n, d.key, d.counter);
+    const bits = d.keepProb === 1 ? new Uint32Array(n) : maskBits(n, d.key, d.counter, d.keys);
     mask = { bits, threshold: keepThreshold(d.keepProb), keepProb: d.keepProb };
   }
-  batchedMatmul(a!, b!, p.transA, p.transB, out.shape, r, mask, { bias: bias ? bias.storage : null, relu: p.activation === 'relu' });
+  const batchedBias = !!bias && bias.shape.length > 1;
+  batchedMatmul(a!, b!, p.transA, p.transB, out.shape, r, mask, { bias: bias ? bias.storage : null, relu: p.activation === 'relu' }, batchedBias);
   return r;
 };

@@ -70,9 +70,12 @@ const MEMO_ENTRIES = 6;
 const MEMO_WORDS = 4 << 20; // 16 MiB of u32
 const memo: { key: string; bits: Uint32Array }[] = [];
 
-/** The first n Philox words at (key, counter), shared and read-only (see header). */
-export function maskBits(n: number, k: readonly [number, number], counter: readonly [number, number, number]): Uint32Array {
-  const key = `${k[0]}:${k[1]}:${counter[0]}:${counter[1]}:${counter[2]}:${n}`;
+/**
+ * The first n Philox words at (key, counter), shared and read-only (see header); with
+ * per-slice `keys` (prims.ts DropoutParams), each of the keys.length equal slices from its own key.
+ */
+export function maskBits(n: number, k: readonly [number, number], counter: readonly [number, number, number], keys?: readonly (readonly [number, number])[]): Uint32Array {
+  const key = `${keys ? keys.map((s) => `${s[0]}.${s[1]}`).join(',') : `${k[0]}:${k[1]}`}:${counter[0]}:${counter[1]}:${counter[2]}:${n}`;
   const at = memo.findIndex((e) => e.key === key);
   if (at >= 0) {
     const e = memo.splice(at, 1)[0]!;
@@ -80,7 +83,11 @@ export function maskBits(n: number, k: readonly [number, number], counter: reado
     return e.bits;
   }
   const bits = new Uint32Array(n);
-  philoxWords(bits, n, k, counter, false);
+  if (!keys) philoxWords(bits, n, k, counter, false);
+  else {
+    const S = n / keys.length;
+    keys.forEach((sk, g) => philoxWords(bits.subarray(g * S, (g + 1) * S), S, sk, counter, false));
+  }
   if (n <= MEMO_WORDS) {
     memo.push({ key, bits });
     let words = 0;
