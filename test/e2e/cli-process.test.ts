@@ -21,7 +21,7 @@ describe('the alphadrop process', () => {
   });
 
   it('uci --splits 0 exits 1 before starting a backend', () => {
-    const r = cli('uci', '--splits', '0');
+    const r = cli('reproduce', 'uci', '--splits', '0');
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe('ValueError: --splits: expected an integer ≥ 1, got 0');
     expect(r.stdout).not.toContain('backend');
@@ -30,6 +30,6 @@ describe('the alphadrop process', () => {
   it('help exits 0 and lists the commands', () => {
     const r = cli('help');
     expect(r.status).toBe(0);
-    for (const c of ['demo', 'mnist', 'uci', 'train', 'eval', 'predict', 'attack', 'data']) expect(r.stdout).toContain(`alphadrop ${c}`);
+    for (const c of ['demo', 'mnist', 'reproduce', 'train', 'eval', 'predict', 'attack', 'data']) expect(r.stdout).toContain(`alphadrop ${c}`);
   });
 });

@@ -48,9 +48,9 @@ describe('the command line refuses bad flags before any work', () => {
   it('non-decimal, non-finite and non-integer numbers', async () => {
     expectRefusal(await refuse(['train', '--epochs', '0x10']), 'ValueError', ['--epochs: expected an integer ≥ 1 (a decimal number)', 'got "0x10"']);
     expectRefusal(await refuse(['train', '--lr', 'Infinity']), 'ValueError', ['--lr', 'got "Infinity"']);
-    expectRefusal(await refuse(['uci', '--splits', '1.5']), 'ValueError', ['--splits: expected an integer ≥ 1', 'got 1.5']);
-    expectRefusal(await refuse(['uci', '--splits', '0']), 'ValueError', ['--splits: expected an integer ≥ 1', 'got 0']);
-    expectRefusal(await refuse(['uci', '--alpha', '0.5,,1']), 'ValueError', ['--alpha', 'item 2 of "0.5,,1"', 'got an empty value']);
+    expectRefusal(await refuse(['reproduce', 'uci', '--splits', '1.5']), 'ValueError', ['--splits: expected an integer ≥ 1', 'got 1.5']);
+    expectRefusal(await refuse(['reproduce', 'uci', '--splits', '0']), 'ValueError', ['--splits: expected an integer ≥ 1', 'got 0']);
+    expectRefusal(await refuse(['reproduce', 'uci', '--alpha', '0.5,,1']), 'ValueError', ['--alpha', 'item 2 of "0.5,,1"', 'got an empty value']);
   });
 
   it('--test-samples 0 and --limit 0', async () => {
@@ -126,7 +126,7 @@ describe('help', () => {
         expect(own).toContain(`--${f.name}`);
       }
     }
-    const [one] = await run(['help', 'uci']);
+    const [one] = await run(['help', 'reproduce']);
     expect(one).toContain('--splits');
     expect(one).not.toContain('--eta');
   });

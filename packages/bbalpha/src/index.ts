@@ -6,12 +6,14 @@
  */
 
 export { bbAlphaLoss, bbAlphaLossComposed, bbAlphaPerPoint, bbAlphaRegressionLoss, classLogLikelihood, type GaussianOptions } from './loss.js';
-export { tileSamples, mcForward, mcPasses, mcPredictProbs, mcPredictSamples, predictionKey, type McPredictOptions, type McPassOptions, type McPass } from './mc.js';
+export { tileSamples, mcForward, mcForwardBatch, mcPasses, mcPredictProbs, mcPredictSamples, predictionKey, type McPredictOptions, type McPassOptions, type McPass } from './mc.js';
 export { checkMcTile, activationWidths, MC_TILE_FLAGS, type McTileOptions } from './mc-working-set.js';
 export { classificationMetrics, regressionMetrics, entropyOf, auroc, type ClassificationMetrics, type RegressionMetrics } from './metrics.js';
 export { fgsm, targetedFgsm, type AttackOptions, type AttackObjective, type TargetedOptions } from './attacks.js';
 export { trainClassifier, type BBAlphaTrainOptions } from './train.js';
 export { evaluateClassifier, mcSampleProbs, meanOverSamples, type EvalOptions } from './experiments/evaluate.js';
 export { runDemo, formatDemoReport, demoChecks, DEMO_DEFAULTS, type DemoOptions, type DemoRow } from './experiments/demo.js';
-export { lineChart, type Series, type ChartOptions } from './report/svg.js';
-export { GaussianRegressor, runUciSplit, meanStdErr, UCI_DEFAULTS, type UciOptions, type UciResult } from './experiments/uci.js';
+export { lineFigure, reliabilityFigure, panels, PALETTE, type FigureSpec, type Json, type LineFigureOptions, type LineSeries, type LinePoint, type ReliabilityFigureOptions, type ReliabilitySeries, type ReliabilityBin } from './report/figures.js';
+export { renderSvg } from './report/render.js';
+export { GaussianRegressor, runUciBatch, meanStdErr, uciArchitecture, LOG_TAU_SCALE, UCI_DEFAULTS, type UciOptions, type UciResult, type UciMember } from './experiments/uci.js';
+export { bbAlphaLossBatch, bbAlphaRegressionLossBatch, bbAlphaPerPointBatch } from './loss-batch.js';

@@ -19,8 +19,11 @@ export interface Io {
 export interface Plan {
   /** The backend to start before `run`; null for commands that compute nothing. */
   backend: BackendChoice | null;
-  /** Resolves to the exit status: 0, or 1 when the run finished but its checks failed (demo). */
-  run(io: Io): Promise<number | void>;
+  /**
+   * Resolves to the exit status: 0, or 1 when the run finished but its checks failed (demo).
+   * `device` describes the backend started for it (absent when `backend` is null).
+   */
+  run(io: Io, device?: string): Promise<number | void>;
 }
 
 /** A command: its flags, and `check`, which validates everything it can before any work (no side effects). */

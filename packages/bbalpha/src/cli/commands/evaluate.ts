@@ -7,7 +7,8 @@ import { loadMnist } from '@alphadrop/nn/node';
 import { fgsm } from '../../attacks.js';
 import { evaluateClassifier, mcSampleProbs, meanOverSamples } from '../../experiments/evaluate.js';
 import { entropyOf } from '../../metrics.js';
-import { lineChart } from '../../report/svg.js';
+import { lineFigure, panels } from '../../report/figures.js';
+import { renderSvg } from '../../report/render.js';
 import { assertFinite, backendOf, flag, requireDataDir, writeResult, type Command } from '../common.js';
 import type { ParsedArgs } from '../parse.js';
 import { checkOutputDir, checkOutputFile, createOutputDirs, writeTextFile } from '../paths.js';
@@ -127,13 +128,13 @@ export const attackCommand: Command = {
           }
           createOutputDirs(outDir);
           writeResult(join(outDir, 'attack.json'), args, { checkpoint: ckpt.metadata, seed: ckpt.seed, testImages: test.n, rows }, io);
-          writeTextFile(join(outDir, 'attack.svg'), lineChart(
-            [
-              { name: 'accuracy', points: rows.map((r) => [r.eta, r.accuracy]) },
-              { name: 'entropy', points: rows.map((r) => [r.eta, r.entropy]) },
-            ],
-            { title: 'Untargeted FGS through MC dropout', xLabel: 'η', yLabel: 'accuracy / predictive entropy (nats)' },
-          ));
+          // One series per checkpoint, named by its α, as in the paper's figure 7.
+          const series = ckpt.metadata.alpha !== undefined ? `α = ${ckpt.metadata.alpha}` : 'model';
+          const figure = panels('Untargeted FGS through MC dropout', [
+            lineFigure({ title: 'Test accuracy', x: { title: 'η' }, y: { title: 'accuracy', domain: [0, 1] }, series: [{ name: series, points: rows.map((r) => ({ x: r.eta, mean: r.accuracy })) }] }),
+            lineFigure({ title: 'Predictive entropy', x: { title: 'η' }, y: { title: 'entropy (nats)' }, series: [{ name: series, points: rows.map((r) => ({ x: r.eta, mean: r.entropy, se: r.entropyStdErr })) }] }),
+          ]);
+          writeTextFile(join(outDir, 'attack.svg'), await renderSvg(figure));
           io.log(`wrote ${join(outDir, 'attack.svg')}`);
         } finally {
           model.dispose();

@@ -1,0 +1,48 @@
+// What ran where: each reproduction README says on which device, when, at which commit and
+// for how long its runs were computed. The commit is read from git where the code runs from
+// a checkout (else "unknown": an installed package has no history).
+
+import { execFileSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout's commit (short hash, "+changes" when the tree differs from it), or "unknown". */
+export function currentCommit(): string {
+  const cwd = dirname(fileURLToPath(import.meta.url));
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Provenance of one finished run, stored with its results in the journal. */
+export interface RunProvenance {
+  device: string;
+  commit: string;
+  /** ISO date the run finished. */
+  finished: string;
+  seconds: number;
+}
+
+export function provenance(device: string, seconds: number): RunProvenance {
+  return { device, commit: currentCommit(), finished: new Date().toISOString().slice(0, 19) + 'Z', seconds: Math.round(seconds * 100) / 100 };
+}
+
+/** Markdown lines: the devices, dates, commits and compute time of a set of runs. */
+export function provenanceLines(runs: readonly RunProvenance[]): string[] {
+  const by = new Map<string, { runs: number; seconds: number; commits: Set<string>; first: string; last: string }>();
+  for (const r of runs) {
+    const e = by.get(r.device) ?? { runs: 0, seconds: 0, commits: new Set<string>(), first: r.finished, last: r.finished };
+    e.runs++;
+    e.seconds += r.seconds;
+    e.commits.add(r.commit);
+    if (r.finished < e.first) e.first = r.finished;
+    if (r.finished > e.last) e.last = r.finished;
+    by.set(r.device, e);
+  }
+  return [...by].map(([device, e]) =>
+    `- ${e.runs} run${e.runs === 1 ? '' : 's'} on ${device}: ${e.seconds.toFixed(0)} s of training and evaluation (runs of one batch share its time), finished ${e.first.slice(0, 10)}${e.last.slice(0, 10) !== e.first.slice(0, 10) ? ` to ${e.last.slice(0, 10)}` : ''}, commit ${[...e.commits].join(', ')}`);
+}
