@@ -7,11 +7,11 @@ import { dataCommand } from './commands/data.js';
 import { demoCommand } from './commands/demo.js';
 import { attackCommand, evalCommand, predictCommand } from './commands/evaluate.js';
 import { mnistCommand, trainCommand } from './commands/train.js';
-import { uciCommand } from './commands/uci.js';
+import { reproduceCommand } from './commands/reproduce.js';
 import { helpText } from './help.js';
 import { parseCommandLine } from './parse.js';
 
-export const COMMANDS: readonly Command[] = [demoCommand, mnistCommand, uciCommand, trainCommand, evalCommand, predictCommand, attackCommand, dataCommand];
+export const COMMANDS: readonly Command[] = [demoCommand, mnistCommand, reproduceCommand, trainCommand, evalCommand, predictCommand, attackCommand, dataCommand];
 
 const consoleIo: Io = { log: (line) => console.log(line) };
 
@@ -32,7 +32,7 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
   const backend = await selectBackend(plan.backend);
   io.log(`backend: ${backend.description}`);
   try {
-    return (await plan.run(io)) ?? 0;
+    return (await plan.run(io, backend.description)) ?? 0;
   } finally {
     await backend.shutdown();
   }
