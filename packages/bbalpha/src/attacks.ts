@@ -70,7 +70,13 @@ function gradientSign(model: Module, x: Tensor, classes: Tensor, o: AttackOption
 export function fgsm(model: Module, x: Tensor, etas: readonly number[], o: AttackOptions): Tensor[] {
   etas.forEach((e) => checkEta('fgsm', e));
   return tidy(() => {
-    const predicted = noGrad(() => argmax(mcPredictProbs(model, x, o.samples, { key: keyFor(o.seed ?? 0, 'attackPredict', o.pass ?? 0) }), -1));
+    // mcPredictProbs hands back a kept tensor (it outlives tidy scopes): disposed here once used
+    const predicted = noGrad(() => {
+      const p = mcPredictProbs(model, x, o.samples, { key: keyFor(o.seed ?? 0, 'attackPredict', o.pass ?? 0) });
+      const a = argmax(p, -1);
+      p.dispose();
+      return a;
+    });
     const direction = gradientSign(model, x, predicted, o, 0, false);
     return etas.map((eta) => (eta === 0 ? reshape(x, [...x.shape]) : clip01(add(x, mul(direction, eta)))));
   });

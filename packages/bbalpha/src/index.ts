@@ -17,3 +17,7 @@ export { lineFigure, reliabilityFigure, panels, PALETTE, type FigureSpec, type J
 export { renderSvg } from './report/render.js';
 export { GaussianRegressor, runUciBatch, meanStdErr, uciArchitecture, LOG_TAU_SCALE, UCI_DEFAULTS, type UciOptions, type UciResult, type UciMember } from './experiments/uci.js';
 export { bbAlphaLossBatch, bbAlphaRegressionLossBatch, bbAlphaPerPointBatch } from './loss-batch.js';
+export { fgsSweep, targetedSweep } from './experiments/adversarial.js';
+export { oodScores } from './experiments/ood.js';
+export { calibration, reliabilityBins } from './experiments/calibration.js';
+export { trainClassifierRuns, testMetrics, type ClassifierRun, type ClassifierProtocol, type CurvePoint, type LabelledImages } from './experiments/classify-batch.js';

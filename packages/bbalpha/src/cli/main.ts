@@ -6,12 +6,14 @@ import type { Command, Io } from './common.js';
 import { dataCommand } from './commands/data.js';
 import { demoCommand } from './commands/demo.js';
 import { attackCommand, evalCommand, predictCommand } from './commands/evaluate.js';
+import { calibrationCommand } from './commands/calibration.js';
+import { oodCommand } from './commands/ood.js';
 import { mnistCommand, trainCommand } from './commands/train.js';
 import { reproduceCommand } from './commands/reproduce.js';
 import { helpText } from './help.js';
 import { parseCommandLine } from './parse.js';
 
-export const COMMANDS: readonly Command[] = [demoCommand, mnistCommand, reproduceCommand, trainCommand, evalCommand, predictCommand, attackCommand, dataCommand];
+export const COMMANDS: readonly Command[] = [demoCommand, mnistCommand, reproduceCommand, trainCommand, evalCommand, predictCommand, attackCommand, oodCommand, calibrationCommand, dataCommand];
 
 const consoleIo: Io = { log: (line) => console.log(line) };
 

@@ -27,7 +27,7 @@ import { mcForwardBatch, mcPredictSamples } from '../mc.js';
 import { regressionMetrics } from '../metrics.js';
 
 /** log τ = LOG_TAU_SCALE · θ, θ the trained parameter (see the header). */
-export const LOG_TAU_SCALE = 10;
+export const LOG_TAU_SCALE = Number(process.env.LTS ?? 10);
 
 /**
  * An MLP regressor with a learned Gaussian log-precision (normalised units); with `seeds`,
@@ -77,6 +77,9 @@ export interface UciResult {
   tau: number;
   logTau: number;
   logTauDrift: number;
+  /** log τ after every `logTauEvery` epochs (its convergence, shown in the report). */
+  logTauCurve: number[];
+  logTauEvery: number;
 }
 
 export const uciArchitecture = (inputs: number, o: Pick<UciOptions, 'hidden' | 'dropout'>): Architecture => mlpArchitecture([inputs, o.hidden, 1], { dropout: o.dropout });
@@ -103,12 +106,18 @@ export async function runUciBatch(members: readonly UciMember[], o: UciOptions, 
   const y = tensor(ys, [G * nTrain, 1]);
   const checkAt = o.epochs - Math.max(1, Math.round(o.epochs / 10));
   let logTauBefore: Float32Array | Float64Array | null = null;
+  const every = Math.max(1, Math.round(o.epochs / 50));
+  const curves: number[][] = members.map(() => []);
   try {
     await fitBatch(model, {
       epochs: o.epochs, batchSize: o.batchSize, seeds, optimizer, data: { x, y }, lossEvery: 50,
       loss: (m, xb, yb, ctx) => sum(bbAlphaRegressionLossBatch(mcForwardBatch(m, xb, o.samples, ctx), yb, alphas, (m as GaussianRegressor).logTau)),
       onEpochEnd: async (epoch, logs) => {
         if (epoch === checkAt) logTauBefore = await readLogTau(model);
+        if (epoch % every === 0) {
+          const v = await readLogTau(model);
+          curves.forEach((c, g) => c.push(v[g]!));
+        }
         onEpoch?.(epoch, logs.loss, logs.seconds);
       },
     });
@@ -127,7 +136,7 @@ export async function runUciBatch(members: readonly UciMember[], o: UciOptions, 
         xt.dispose();
         const tau = Math.exp(logTau[g]!);
         const r = regressionMetrics(samples, o.testSamples, m.split.yTestRaw, m.split.yMean, m.split.yStd, tau);
-        results.push({ rmse: r.rmse, logLikelihood: r.logLikelihood, tau, logTau: logTau[g]!, logTauDrift: logTau[g]! - before[g]! });
+        results.push({ rmse: r.rmse, logLikelihood: r.logLikelihood, tau, logTau: logTau[g]!, logTauDrift: logTau[g]! - before[g]!, logTauCurve: curves[g]!, logTauEvery: every });
       } finally {
         lone.dispose();
       }

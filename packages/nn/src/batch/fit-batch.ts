@@ -15,10 +15,12 @@ import { TracedTrainStep } from '../train/traced-step.js';
 import { batchTrainingContext } from './model-batch.js';
 
 export interface BatchData {
-  /** Model g's n inputs are rows g·n … g·n + n − 1: [G·n, ...]. */
+  /** Model g's n inputs are rows g·n … g·n + n − 1: [G·n, ...]; or, when `shared`, one data set [n, ...] for all. */
   x: Tensor;
   /** Targets, the same layout as x. */
   y: Tensor;
+  /** Every model trains on the same rows (each in its own order): x and y hold them once. */
+  shared?: boolean;
 }
 
 export interface FitBatchOptions {
@@ -41,9 +43,10 @@ export async function fitBatch(model: Module, o: FitBatchOptions): Promise<{ ste
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new ValueError('fitBatch', 'epochs a positive integer', String(o.epochs));
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new ValueError('fitBatch', 'batchSize a positive integer', String(o.batchSize));
   const rows = o.data.x.shape[0]!;
-  if (G < 1 || rows % G !== 0) throw new ValueError('fitBatch', `inputs that split into ${G} models' equal sets`, `${rows} rows`);
+  if (G < 1 || (!o.data.shared && rows % G !== 0)) throw new ValueError('fitBatch', `inputs that split into ${G} models' equal sets`, `${rows} rows`);
   if (o.data.y.shape[0] !== rows) throw new ValueError('fitBatch', `targets for ${rows} inputs`, `${o.data.y.shape[0]}`);
-  const n = rows / G;
+  const n = o.data.shared ? rows : rows / G;
+  const offset = (g: number) => (o.data.shared ? 0 : g * n);
   const lossEvery = o.lossEvery ?? 10;
   const steps = Math.ceil(n / o.batchSize);
   const [, ...xRest] = o.data.x.shape;
@@ -66,7 +69,8 @@ export async function fitBatch(model: Module, o: FitBatchOptions): Promise<{ ste
         const B = Math.min(n, lo + o.batchSize) - lo;
         const idx = new Int32Array(G * B);
         orders.forEach((order, g) => {
-          for (let j = 0; j < B; j++) idx[g * B + j] = g * n + order[lo + j]!;
+          const base = offset(g);
+          for (let j = 0; j < B; j++) idx[g * B + j] = base + order[lo + j]!;
         });
         const i = tensor(idx, [G * B]);
         const out = traced.run(i);
