@@ -1,69 +1,63 @@
-// Kernels of the fused primitives: linear (matmul with dropout on A while loading, bias and
-// ReLU in the epilogue: one dispatch per layer), dropout (mask regenerated from its Philox
-// coordinates, never stored), logsumexp along one axis, and the optimizer update over a
-// flat parameter buffer (one dispatch for all parameters).
+// Kernels of the fused primitives: linear (matmul with dropout on A, bias and ReLU in the
+// epilogue; the bias one row [N], or one row per batch for model-batched layers), dropout
+// (mask regenerated from its Philox coordinates, never stored; one key, or one per slice:
+// mask.ts), logsumexp along one axis, and the optimizer update over a flat parameter buffer
+// (one dispatch for all parameters).
 // Reference: @alphadrop/core referenceKernels[Prim.FusedMatmul | Dropout | LogSumExp | OptimizerUpdate].
 
 import { type Shape } from '@alphadrop/core';
-import {
-  keepThreshold, sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type DropoutParams, type OptimizerParams,
-  type PrimParams,
-} from '@alphadrop/core/backend';
-import type { GpuPlan } from '../runtime/plan.js';
+import { sizeOf, stridesOf, OPTIMIZER_SLOTS, Prim, type OptimizerParams, type PrimParams } from '@alphadrop/core/backend';
+import type { GpuPlan, OperandSpec } from '../runtime/plan.js';
 import { kernelModule, type KernelModule } from '../runtime/kernel-module.js';
-import { BUILTINS, flatIndex, grid1d, unravel } from '../runtime/wgsl.js';
-import { matmulPlan, matmulProblem, type MatmulProblem } from './matmul.js';
+import { BUILTINS, f32Bits, flatIndex, grid1d, unravel } from '../runtime/wgsl.js';
+import { matmulPlan, matmulProblem, type MatmulFusion, type MatmulProblem } from './matmul.js';
 import { IEEE_WGSL } from './elementwise.js';
-import { PHILOX_WGSL } from './random.js';
+import { dropoutBlock, keySlicesOf, maskProgram, type KeySlices } from './mask.js';
 
-// one scratch word: uniform blocks are rebuilt for every replayed step (core's trace)
-const scratchF32 = new Float32Array(1);
-const scratchU32 = new Uint32Array(scratchF32.buffer);
-const f32Bits = (v: number): number => {
-  scratchF32[0] = v;
-  return scratchU32[0]!;
-};
+export { dropoutBlock } from './mask.js';
 
-/** Uniform block of a dropout mask: key, counter words c1..c3, threshold, 1/keep (as f32 bits). */
-export function dropoutBlock(d: DropoutParams): Uint32Array {
-  return Uint32Array.from([d.key[0], d.key[1], d.counter[0], d.counter[1], d.counter[2], keepThreshold(d.keepProb), f32Bits(1 / d.keepProb), 0]);
+/**
+ * The linear's fusion: dropout on A (its key slices cut A's storage: A as stored, whatever
+ * transA says), and a bias [N] or [...batch, 1, N]; a bias whose batch dims hold one row is
+ * the shared row.
+ */
+export function linearFusion(inputs: readonly OperandSpec[], p: PrimParams[Prim.FusedMatmul]): MatmulFusion {
+  const fusion: MatmulFusion = { bias: p.bias, relu: p.activation === 'relu', dropout: p.dropout !== null };
+  const slices = p.dropout ? keySlicesOf(p.dropout, sizeOf(inputs[0]!.shape), 'linear (webgpu)') : undefined;
+  if (slices) fusion.keySlices = slices;
+  const biasBatch = p.bias ? inputs[2]!.shape.slice(0, -2) : [];
+  if (sizeOf(biasBatch) > 1) fusion.biasBatch = biasBatch;
+  return fusion;
 }
 
-/** Linear: the matmul generator with dropout on A while loading, bias and ReLU in the epilogue. */
+/** Linear: the matmul generator with dropout on A, bias and ReLU in the epilogue. */
 export const fusedMatmulModule: KernelModule<Prim.FusedMatmul, MatmulProblem> = kernelModule({
   prim: Prim.FusedMatmul,
-  problem: ({ inputs, params: p, out, caps }) =>
-    matmulProblem(inputs, p.transA, p.transB, { bias: p.bias, relu: p.activation === 'relu', dropout: p.dropout !== null }, out, caps),
+  problem: ({ inputs, params: p, out, caps }) => matmulProblem(inputs, p.transA, p.transB, linearFusion(inputs, p), out, caps),
   plan: matmulPlan,
-  // the mask's key, counter and keep probability arrive as a uniform: a new step reuses the pipeline
+  // the mask's keys, counter and keep probability arrive as a uniform: a new step reuses the pipeline
   uniforms: (p) => [p.dropout ? dropoutBlock(p.dropout) : undefined],
 });
 
-export function dropoutPlan({ n }: { n: number }): GpuPlan {
-  const blocks = Math.ceil(n / 4);
-  // one invocation per Philox block: four elements from one generator call
-  const code = `@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-struct Drop { k0: u32, k1: u32, c1: u32, c2: u32, c3: u32, threshold: u32, scale: f32, pad: u32 }
-@group(0) @binding(2) var<uniform> drop: Drop;
-${PHILOX_WGSL}
-@compute @workgroup_size(256)
-fn main(${BUILTINS}) {
-  let b = ${flatIndex()};
-  if (b >= ${blocks}u) { return; }
-  let w = philox_block(vec2<u32>(drop.k0, drop.k1), drop.c1, drop.c2, drop.c3, b);
-  for (var j = 0u; j < 4u; j++) {
-    let i = b * 4u + j;
-    if (i < ${n}u) { out[i] = select(0.0, x[i] * drop.scale, w[j] < drop.threshold); }
-  }
-}`;
-  return { programs: [{ name: 'dropout', code, workgroups: grid1d(blocks), bindings: ['in0', 'out', 'uniform'] }] };
+/** What specialises a dropout: the element count and, with per-slice keys, the slicing. */
+export interface DropoutProblem {
+  n: number;
+  slices?: KeySlices;
 }
 
-/** The keep probability lives in the uniform block too: one pipeline serves every rate. */
-export const dropoutModule: KernelModule<Prim.Dropout, { n: number }> = kernelModule({
+export function dropoutPlan({ n, slices }: DropoutProblem): GpuPlan {
+  const p = maskProgram(n, slices);
+  return { programs: [{ name: slices ? `dropout/keys${slices.count}` : 'dropout', code: p.code, workgroups: p.workgroups, bindings: ['in0', 'out', 'uniform'] }] };
+}
+
+/** The keep probability and the keys live in the uniform block too: one pipeline serves every rate and key. */
+export const dropoutModule: KernelModule<Prim.Dropout, DropoutProblem> = kernelModule({
   prim: Prim.Dropout,
-  problem: ({ out }) => ({ n: sizeOf(out.shape) }),
+  problem: ({ out, params }) => {
+    const n = sizeOf(out.shape);
+    const slices = keySlicesOf(params, n, 'dropout (webgpu)');
+    return slices ? { n, slices } : { n };
+  },
   plan: dropoutPlan,
   uniforms: (p) => [dropoutBlock(p)],
 });

@@ -18,7 +18,7 @@ import { type Shape } from '@alphadrop/core';
 import { sizeOf, stridesOf } from '@alphadrop/core/backend';
 import { BUILTINS, flatIndex, grid1d, MAX_GROUPS } from '../runtime/wgsl.js';
 import { IEEE_WGSL } from './elementwise.js';
-import { PHILOX_WGSL } from './random.js';
+import { dropoutWgsl, maskProgram, type KeySlices } from './mask.js';
 
 /** C[b] = op(A[b]) · op(B[b]) over broadcast batch dims: the strided operands of matmul. */
 export interface MatmulGeometry {
@@ -37,6 +37,13 @@ export interface GemmFusion {
   bias: boolean;
   relu: boolean;
   dropout: boolean;
+  /** Dropout with one key per slice of A's storage (mask.ts); absent: one key. */
+  keySlices?: KeySlices;
+  /**
+   * The batch dims of a bias [...batch, 1, N]: each output batch adds its own row, the bias
+   * broadcast over the output's batch like an operand. Absent: one row [N] for every batch.
+   */
+  biasBatch?: Shape;
 }
 export const NO_FUSION: GemmFusion = { bias: false, relu: false, dropout: false };
 
@@ -87,24 +94,8 @@ export function vecPaths(g: MatmulGeometry): VecPaths {
 }
 
 /**
- * The dropout uniform block at `binding`, Philox, and the mask helpers. Element i of A's
- * storage is kept iff word i % 4 of Philox block i / 4 (counter (i / 4, c1, c2, c3)) is below
- * the threshold: `mask_words(b)` is block b, `dropped(x, w)` / `dropped4(x, w)` apply it.
- * The in-load path (`load_a`) and the mask pass (`maskPass`) both go through these.
- */
-function dropoutWgsl(binding: number): string {
-  return [
-    'struct Drop { k0: u32, k1: u32, c1: u32, c2: u32, c3: u32, threshold: u32, scale: f32, pad: u32 }',
-    `@group(0) @binding(${binding}) var<uniform> drop: Drop;`,
-    PHILOX_WGSL,
-    'fn mask_words(b: u32) -> vec4<u32> { return philox_block(vec2<u32>(drop.k0, drop.k1), drop.c1, drop.c2, drop.c3, b); }',
-    'fn dropped(x: f32, w: u32) -> f32 { return select(0.0, x * drop.scale, w < drop.threshold); }',
-    'fn dropped4(x: vec4<f32>, w: vec4<u32>) -> vec4<f32> { return select(vec4<f32>(0.0), x * drop.scale, w < vec4<u32>(drop.threshold)); }',
-  ].join('\n');
-}
-
-/**
- * `epi(v, c)` / `epi4(v, c)`: add the bias of column c and apply ReLU (one that keeps NaN:
+ * `epi(v, c)` / `epi4(v, c)`: add the bias at index c (`biasAt`: the column, plus the batch's
+ * row offset for a batched bias) and apply ReLU (one that keeps NaN:
  * WGSL's max(NaN, 0) may be 0, so relu_f32 / relu_v4 test the bits); `bias` is declared by
  * the caller (`biasDecl`). Used by the GEMM's stores and by the split reduction.
  */
@@ -124,12 +115,20 @@ function epilogueWgsl(fusion: GemmFusion, vec4: boolean): string {
 const biasDecl = (fusion: GemmFusion, binding: number): string =>
   fusion.bias ? `@group(0) @binding(${binding}) var<storage, read> bias: array<f32>;` : '';
 
+/** The bias index of column `c`: with a batched bias, offset by the batch's row `biasOff` (biasRow). */
+const biasAt = (fusion: GemmFusion, c: string): string => (fusion.bias && fusion.biasBatch ? `biasOff + ${c}` : c);
+
+/** A statement binding biasOff, the first bias element of output batch `z`, where the bias is batched. */
+function biasRow(g: MatmulGeometry, fusion: GemmFusion): string {
+  return fusion.bias && fusion.biasBatch ? `\n  let biasOff = (${batchOffset(g.batchShape, fusion.biasBatch)}) * ${g.N}u;` : '';
+}
+
 /**
  * Bindings, the dropout helper and the epilogue helpers. `load_a(i)` reads A's element i
- * (or vec4 i), applying the dropout mask of that element when fused: word i of the Philox
- * stream, so a vec4 at index v is exactly Philox block v (one generator call per four
- * elements; the scalar form spends a whole block on one element). `epi(v, c)` / `epi4(v, c)`
- * add the bias of column c and apply ReLU.
+ * (or vec4 i), applying the dropout mask of that element when fused (mask.ts): with one key
+ * (or slices of a multiple of 4) a vec4 at index v is exactly one Philox block (one
+ * generator call per four elements; the scalar form spends a whole block on one element).
+ * `epi(v, c)` / `epi4(v, c)` add the bias at index c and apply ReLU.
  */
 export function gemmHeader(fusion: GemmFusion, vec: VecPaths, enables = ''): string {
   const cBinding = fusion.bias ? 3 : 2;
@@ -142,21 +141,18 @@ export function gemmHeader(fusion: GemmFusion, vec: VecPaths, enables = ''): str
     `@group(0) @binding(${cBinding}) var<storage, read_write> C: array<${t(vec.c)}>;`,
   ];
   if (fusion.dropout) {
-    lines.push(dropoutWgsl(cBinding + 1));
+    lines.push(dropoutWgsl(cBinding + 1, fusion.keySlices));
     if (vec.a) lines.push('fn load_a(v: u32) -> vec4<f32> { return dropped4(A[v], mask_words(v)); }');
-    else lines.push('fn load_a(i: u32) -> f32 { return dropped(A[i], mask_words(i / 4u)[i % 4u]); }');
+    else lines.push('fn load_a(i: u32) -> f32 { return dropped(A[i], mask_word(i)); }');
   } else lines.push(`fn load_a(i: u32) -> ${t(vec.a)} { return A[i]; }`);
   lines.push(epilogueWgsl(fusion, vec.c));
   return lines.filter(Boolean).join('\n');
 }
 
-/** Statements binding z, aOff, bOff, cOff (element offsets of this batch's matrices). */
-export function prologue(g: MatmulGeometry, wg = 'wg'): string {
-  const { M, N, K } = g;
+/** Statements binding z, aOff, bOff, cOff (element offsets of this batch's matrices) [and biasOff]. */
+export function prologue(g: MatmulGeometry, wg = 'wg', fusion: GemmFusion = NO_FUSION): string {
   return `let z = ${wg}.z;
-  let aOff = (${batchOffset(g.batchShape, g.aBatch)}) * ${M * K}u;
-  let bOff = (${batchOffset(g.batchShape, g.bBatch)}) * ${K * N}u;
-  let cOff = z * ${M * N}u;`;
+  ${batchOffsets(g, fusion)}`;
 }
 
 /** `a && b`, dropping conditions known true at generation time. */
@@ -214,12 +210,12 @@ export interface GemmSpec {
 export const aAt = (g: MatmulGeometry, r: string, k: string): string => (g.transA ? `aOff + (${k}) * ${g.M}u + (${r})` : `aOff + (${r}) * ${g.K}u + (${k})`);
 export const bAt = (g: MatmulGeometry, k: string, c: string): string => (g.transB ? `bOff + (${c}) * ${g.K}u + (${k})` : `bOff + (${k}) * ${g.N}u + (${c})`);
 
-/** Statements binding aOff, bOff, cOff (element offsets of batch `z`'s matrices). */
-export function batchOffsets(g: MatmulGeometry): string {
+/** Statements binding aOff, bOff, cOff (element offsets of batch `z`'s matrices) [and biasOff, a batched bias's row]. */
+export function batchOffsets(g: MatmulGeometry, fusion: GemmFusion = NO_FUSION): string {
   const { M, N, K } = g;
   return `let aOff = (${batchOffset(g.batchShape, g.aBatch)}) * ${M * K}u;
   let bOff = (${batchOffset(g.batchShape, g.bBatch)}) * ${K * N}u;
-  let cOff = z * ${M * N}u;`;
+  let cOff = z * ${M * N}u;${biasRow(g, fusion)}`;
 }
 
 /** Matmul as a GemmSpec: strided operands, each loaded along its contiguous dimension. */
@@ -232,7 +228,7 @@ export function stridedSpec(g: MatmulGeometry, fusion: GemmFusion, name = 'matmu
     batch: batchCount(g),
     A: { fast: g.transA ? 'outer' : 'k', at: (r, k) => ({ off: aAt(g, r, k) }) },
     B: { fast: g.transB ? 'k' : 'outer', at: (c, k) => ({ off: bAt(g, k, c) }) },
-    prologue: batchOffsets(g),
+    prologue: batchOffsets(g, fusion),
     storeAt: (r, c) => `cOff + ${r} * ${g.N}u + ${c}`,
     fusion,
   };
@@ -403,7 +399,7 @@ export function scalarGemm(s: GemmSpec, t: ScalarTiling): GemmProgram {
   const colOf = (j: number | string) =>
     t.layout === 'blocked' ? `${tc} * ${RN}u + ${j}${typeof j === 'number' ? 'u' : ''}` : typeof j === 'number' ? `${tc} + ${j * TC}u` : `${tc} + ${j} * ${TC}u`;
   const partOffset = t.split > 1 ? ` + part * ${s.batch * s.M * s.N}u` : '';
-  const value = (acc: string, c: string) => (t.split > 1 ? acc : `epi(${acc}, ${c})`);
+  const value = (acc: string, c: string) => (t.split > 1 ? acc : `epi(${acc}, ${biasAt(s.fusion, c)})`);
 
   let stores: string;
   if (!s.storeRow) {
@@ -496,10 +492,13 @@ export function splitK(K: number, parts: number, tk: number): { split: number; c
  * summed in part order whatever order the parts were written in (deterministic; WGSL has no
  * float atomics), then the epilogue of the fused linear (bias of column i % N, ReLU), which
  * the parts leave out. `size` = batch·M·N. vec4 when every vec4 stays in one row (N % 4 = 0)
- * or no column is needed (no bias). Bindings: parts (0), [bias (1)], C.
+ * or no column is needed (no bias). A batched bias (fusion.biasBatch) needs the product's
+ * geometry `g` for the batch of element i. Bindings: parts (0), [bias (1)], C.
  */
-export function splitReduce(size: number, split: number, N: number, fusion: GemmFusion = NO_FUSION): GemmProgram {
+export function splitReduce(size: number, split: number, N: number, fusion: GemmFusion = NO_FUSION, g?: MatmulGeometry): GemmProgram {
   if (fusion.dropout) throw new Error('splitReduce: dropout belongs to the parts, which load A');
+  const batched = fusion.bias && fusion.biasBatch !== undefined;
+  if (batched && (!g || g.N !== N || batchCount(g) * g.M * N !== size)) throw new Error('splitReduce: a batched bias needs the geometry of the product it reduces');
   const vec = size % 4 === 0 && (!fusion.bias || N % 4 === 0);
   const units = vec ? size / 4 : size;
   const T = vec ? 'vec4<f32>' : 'f32';
@@ -513,8 +512,8 @@ fn main(${BUILTINS}) {
   let i = ${flatIndex()};
   if (i >= ${units}u) { return; }
   // -0 sums like the unsplit accumulator, which starts at +0
-  let acc = ${vec ? 'vec4<f32>(0.0)' : '0.0'} + ${terms.join(' + ')};
-  C[i] = ${vec ? `epi4(acc, (i * 4u) % ${N}u)` : `epi(acc, i % ${N}u)`};
+  let acc = ${vec ? 'vec4<f32>(0.0)' : '0.0'} + ${terms.join(' + ')};${batched ? `\n  let z = ${vec ? 'i * 4u' : 'i'} / ${g!.M * N}u;${biasRow(g!, fusion)}` : ''}
+  C[i] = ${vec ? `epi4(acc, ${biasAt(fusion, `(i * 4u) % ${N}u`)})` : `epi(acc, ${biasAt(fusion, `i % ${N}u`)})`};
 }`;
   return { code, workgroups: grid1d(units), threads: 256, workgroupBytes: 0 };
 }
@@ -529,29 +528,11 @@ export function splitSum(size: number, split: number): GemmProgram {
  * elements, one invocation per block), for a plain GEMM to read: the engine's dropout path
  * (matmul.ts's chooser says why). The in-load mask (`load_a`) regenerates a block in the
  * GEMM's workgroups for every column tile of C, and for every element on the scalar path.
- * Bindings: A (0), masked (1), the dropout uniform (2).
+ * The program is mask.ts's, the dropout primitive's too. Bindings: A (0), masked (1), the
+ * dropout uniform (2).
  */
-export function maskPass(n: number): GemmProgram {
-  const blocks = ceilDiv(n, 4);
-  const vec = n % 4 === 0;
-  const T = vec ? 'vec4<f32>' : 'f32';
-  const body = vec
-    ? 'masked[b] = dropped4(A[b], mask_words(b));'
-    : `let w = mask_words(b);
-  for (var j = 0u; j < 4u; j++) {
-    let i = b * 4u + j;
-    if (i < ${n}u) { masked[i] = dropped(A[i], w[j]); }
-  }`;
-  const code = `@group(0) @binding(0) var<storage, read> A: array<${T}>;
-@group(0) @binding(1) var<storage, read_write> masked: array<${T}>;
-${dropoutWgsl(2)}
-@compute @workgroup_size(256)
-fn main(${BUILTINS}) {
-  let b = ${flatIndex()};
-  if (b >= ${blocks}u) { return; }
-  ${body}
-}`;
-  return { code, workgroups: grid1d(blocks), threads: 256, workgroupBytes: 0 };
+export function maskPass(n: number, slices?: KeySlices): GemmProgram {
+  return { ...maskProgram(n, slices), threads: 256, workgroupBytes: 0 };
 }
 
 // ---------------------------------------------------------------- the vec4 register tile
@@ -713,7 +694,7 @@ export function vec4Gemm(g: MatmulGeometry, cfg: V4Config, fusion: GemmFusion = 
   // Epilogue: row i of the invocation is (i < 4 ? ty*4+i : bm/2+ty*4+i-4); columns in two vec4 halves.
   // A part of a split reduction stores its raw sums at its own offset; splitReduce adds the epilogue.
   const partOffset = S > 1 ? ` + part * ${batchCount(g) * M * N}u` : '';
-  const value = (acc: string, c: string, w: 1 | 4) => (S > 1 ? acc : `${w === 4 ? 'epi4' : 'epi'}(${acc}, ${c})`);
+  const value = (acc: string, c: string, w: 1 | 4) => (S > 1 ? acc : `${w === 4 ? 'epi4' : 'epi'}(${acc}, ${biasAt(fusion, c)})`);
   const stores: string[] = [];
   for (let i = 0; i < 8; i++) {
     const r = `row0 + ${i < 4 ? `lid.y * 4u + ${i}u` : `${bm / 2}u + lid.y * 4u + ${i - 4}u`}`;
@@ -772,9 +753,9 @@ var<workgroup> Bs: array<vec4<f32>, ${stages * bSize}>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   ${S > 1 ? `let part = wg.z % ${S}u;
   let z = wg.z / ${S}u;
-  ${batchOffsets(g)}
+  ${batchOffsets(g, fusion)}
   let kBegin = part * ${sk.chunk}u;
-  let nT = (min(${K}u, kBegin + ${sk.chunk}u) - kBegin + ${bk - 1}u) / ${bk}u;` : prologue(g)}
+  let nT = (min(${K}u, kBegin + ${sk.chunk}u) - kBegin + ${bk - 1}u) / ${bk}u;` : prologue(g, 'wg', fusion)}
   let row0 = wg.y * ${bm}u;
   let col0 = wg.x * ${bn}u;
   let tid = lid.y * ${tx}u + lid.x;

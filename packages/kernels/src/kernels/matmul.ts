@@ -162,16 +162,20 @@ export function matmulBuild(g: MatmulGeometry, fusion: GemmFusion, c: MatmulChoi
   const split = sk.split > 1;
   const masked = fusion.dropout && c.maskPass;
   // the parts leave the epilogue to the reduction; the mask pass leaves the GEMM plain
-  const inGemm: GemmFusion = { dropout: fusion.dropout && !masked, bias: fusion.bias && !split, relu: fusion.relu && !split };
+  // (the key slices and the bias's batch dims go along: the parts read them only where dropout or bias stays in the GEMM)
+  const inGemm: GemmFusion = { ...fusion, dropout: fusion.dropout && !masked, bias: fusion.bias && !split, relu: fusion.relu && !split };
   const gemm = c.version === 'v4' ? vec4Gemm(g, c.config, inGemm, sk) : scalarGemm(stridedSpec(g, inGemm), { ...c.config, ...sk });
-  const tags = [fusion.dropout && 'dropout', fusion.bias && 'bias', fusion.relu && 'relu', g.transA && 'tA', g.transB && 'tB'].filter(Boolean);
+  const tags = [
+    fusion.dropout && (fusion.keySlices ? `dropout${fusion.keySlices.count}` : 'dropout'), fusion.bias && (fusion.biasBatch ? 'bias-batched' : 'bias'),
+    fusion.relu && 'relu', g.transA && 'tA', g.transB && 'tB',
+  ].filter(Boolean);
   const name = `${fusion.dropout || fusion.bias || fusion.relu ? 'linear' : 'matmul'}/${variantName(c, g.K)}${tags.map((t) => `/${t}`).join('')}`;
   const temps: number[] = [];
   const programs: GpuProgram[] = [];
   let a: BufferRole = 'in0';
   if (masked) {
     const n = Math.max(1, sizeOf(g.aBatch)) * g.M * g.K;
-    const p = maskPass(n);
+    const p = maskPass(n, fusion.keySlices);
     a = `tmp${temps.push(n * 4) - 1}`;
     programs.push({ name: `${name}/mask`, code: p.code, workgroups: p.workgroups, bindings: ['in0', a, 'uniform'] });
   }
@@ -184,7 +188,7 @@ export function matmulBuild(g: MatmulGeometry, fusion: GemmFusion, c: MatmulChoi
     bindings: [a, 'in1', ...(inGemm.bias ? (['in2'] as const) : []), cRole, ...(inGemm.dropout ? (['uniform'] as const) : [])],
   });
   if (split) {
-    const r = splitReduce(size, sk.split, g.N, { ...fusion, dropout: false });
+    const r = splitReduce(size, sk.split, g.N, { ...fusion, dropout: false }, g);
     programs.push({ name: `${name}/split-sum`, code: r.code, workgroups: r.workgroups, bindings: [cRole, ...(fusion.bias ? (['in2'] as const) : []), 'out'] });
   }
   return { plan: temps.length ? { temps, programs } : { programs }, gemm };

@@ -23,6 +23,16 @@ export function lit(v: number, type: 'f32' | 'i32' | 'u32'): string {
   return `bitcast<f32>(0x${bits.toString(16)}u)`;
 }
 
+// one scratch word: uniform blocks are rebuilt for every replayed step (core's trace)
+const scratchF32 = new Float32Array(1);
+const scratchU32 = new Uint32Array(scratchF32.buffer);
+
+/** The bits of `v` rounded to f32, for f32 fields of a uniform block. */
+export function f32Bits(v: number): number {
+  scratchF32[0] = v;
+  return scratchU32[0]!;
+}
+
 /** Appends the shared helper functions a generated shader calls (once, on first use). */
 export function withPrelude(code: string): string {
   if (code.includes('f32_bits(') && !code.includes('fn f32_bits('))

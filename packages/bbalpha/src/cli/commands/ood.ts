@@ -13,7 +13,7 @@ import { checkInputDir, checkOutputFile } from '../paths.js';
 import { checkpointInputs, checkpointListFlags, markdownTable, modelSummary, openCheckpoints, predictionMode } from './checkpoints.js';
 
 /** --fashion-dir, else <data dir>/fashion-mnist, else where Debian's dataset-fashion-mnist installs it. */
-function fashionDir(args: ParsedArgs, dataDir: string): string {
+export function fashionDir(args: ParsedArgs, dataDir: string): string {
   const given = args.string('fashion-dir');
   if (given !== undefined) return checkInputDir('--fashion-dir', given);
   const nested = join(dataDir, 'fashion-mnist');
