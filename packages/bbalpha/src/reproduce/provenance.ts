@@ -6,8 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The checkout's commit (short hash, "+changes" when the tree differs from it), or "unknown". */
+/**
+ * The checkout's commit (short hash, "+changes" when the tree differs from it), or "unknown".
+ * ALPHADROP_COMMIT names it where the code runs from a copy without git history (a bundle
+ * shipped to a GPU machine, say).
+ */
 export function currentCommit(): string {
+  if (process.env.ALPHADROP_COMMIT) return process.env.ALPHADROP_COMMIT;
   const cwd = dirname(fileURLToPath(import.meta.url));
   try {
     const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
