@@ -15,7 +15,7 @@ export { evaluateClassifier, mcSampleProbs, meanOverSamples, type EvalOptions } 
 export { runDemo, formatDemoReport, demoChecks, DEMO_DEFAULTS, type DemoOptions, type DemoRow } from './experiments/demo.js';
 export { lineFigure, reliabilityFigure, panels, PALETTE, type FigureSpec, type Json, type LineFigureOptions, type LineSeries, type LinePoint, type ReliabilityFigureOptions, type ReliabilitySeries, type ReliabilityBin } from './report/figures.js';
 export { renderSvg } from './report/render.js';
-export { GaussianRegressor, runUciBatch, meanStdErr, uciArchitecture, LOG_TAU_SCALE, UCI_DEFAULTS, type UciOptions, type UciResult, type UciMember } from './experiments/uci.js';
+export { GaussianRegressor, runUciBatch, meanStdErr, uciArchitecture, LOG_TAU_REACH, logTauScale, UCI_DEFAULTS, type UciOptions, type UciResult, type UciMember } from './experiments/uci.js';
 export { bbAlphaLossBatch, bbAlphaRegressionLossBatch, bbAlphaPerPointBatch } from './loss-batch.js';
 export { fgsSweep, targetedSweep } from './experiments/adversarial.js';
 export { oodScores } from './experiments/ood.js';

@@ -7,13 +7,16 @@
 // random numbers), so their differences are α's.
 //
 // Choices where the paper is silent (each said in results/uci/README.md):
-// - τ is learned as log τ = 10·θ with θ an Adam parameter initialised at 0 (τ = 1 in
-//   normalised units, as Li & Turner initialise the noise variance). Adam moves θ by about
-//   its learning rate per step whatever the gradient's scale, so with log τ = θ the
-//   precision could move only 1e-3 per step: 4.5 in all on yacht's 4,500 steps, too little
-//   to reach its optimum (log τ ≈ 5). The factor 10 gives log τ Adam's step 1e-2 (an
-//   effective learning rate ten times the weights'), and convergence is checked: the
-//   change of log τ over the last tenth of the epochs is recorded for every run.
+// - τ is learned as log τ = s·θ, θ an Adam parameter initialised at 0 (τ = 1 in normalised
+//   units, as Li & Turner initialise the noise variance). Adam moves θ by about its learning
+//   rate per step whatever the gradient's scale, so log τ can travel about s·lr·T in T steps:
+//   with s = 1 that is 4.5 on yacht's 4,500 steps, short of the precision its α > 0 runs
+//   settle at (log τ ≈ 8), while on kin8nm's 115,000 steps a larger s only adds noise (a
+//   random walk of s·lr-sized steps around the optimum). So s = max(1, LOG_TAU_REACH/(lr·T)):
+//   every run can move log τ by at least LOG_TAU_REACH = 20 over its training, and runs with
+//   many steps keep Adam's own step. s depends only on the step count, never on the data's
+//   values. Convergence is checked for every run: the change of log τ over the last tenth of
+//   the epochs.
 // - the weights' prior: Li & Turner's unit Gaussian, whose KL term per training point is
 //   the L2 penalty Σ_i p_i‖W_i‖²/(2N) on kernels (p_i the keep probability of the dropout
 //   feeding layer i, spec §a.4); it follows from N, nothing is tuned per data set.
@@ -29,8 +32,13 @@ import { bbAlphaRegressionLossBatch } from '../loss-batch.js';
 import { mcForwardBatch, mcPredictSamples } from '../mc.js';
 import { regressionMetrics } from '../metrics.js';
 
-/** log τ = LOG_TAU_SCALE · θ, θ the trained parameter (see the header). */
-export const LOG_TAU_SCALE = 10;
+/** How far log τ must be able to travel over a run's training (see the header). */
+export const LOG_TAU_REACH = 20;
+
+/** s of log τ = s·θ for a run of `steps` Adam steps at learning rate `lr`. */
+export function logTauScale(lr: number, steps: number): number {
+  return Math.max(1, LOG_TAU_REACH / (lr * steps));
+}
 
 /**
  * An MLP regressor with a learned Gaussian log-precision (normalised units); with `seeds`,
@@ -38,15 +46,18 @@ export const LOG_TAU_SCALE = 10;
  */
 export class GaussianRegressor extends Module {
   readonly net: Sequential;
-  constructor(arch: Architecture, o: { seed: number } | { seeds: readonly number[] }) {
+  /** s in log τ = s·θ. */
+  readonly logTauScale: number;
+  constructor(arch: Architecture, o: ({ seed: number } | { seeds: readonly number[] }) & { logTauScale?: number }) {
     super();
     const batch = 'seeds' in o;
     this.net = this.addChild('net', batch ? buildModelBatch(arch, o.seeds) : buildModel(arch, { seed: o.seed }));
     this.addParameter('logTauRaw', full(batch ? [o.seeds.length] : [], 0), 'bias');
+    this.logTauScale = o.logTauScale ?? 1;
   }
   /** log τ (scalar, or [G] in a batch). */
   get logTau(): Tensor {
-    return mul(this.param('logTauRaw'), LOG_TAU_SCALE);
+    return mul(this.param('logTauRaw'), this.logTauScale);
   }
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     return this.net.forward(x, ctx);
@@ -84,6 +95,8 @@ export interface UciResult {
   tau: number;
   logTau: number;
   logTauDrift: number;
+  /** s in log τ = s·θ (logTauScale). */
+  logTauScale: number;
   /** log τ after every `logTauEvery` epochs (its convergence, shown in the report). */
   logTauCurve: number[];
   logTauEvery: number;
@@ -101,7 +114,8 @@ export async function runUciBatch(members: readonly UciMember[], o: UciOptions, 
   const arch = uciArchitecture(inputs, o);
   const seeds = members.map((m) => m.seed);
   const alphas = members.map((m) => m.alpha);
-  const model = new GaussianRegressor(arch, { seeds });
+  const scale = logTauScale(o.lr, o.epochs * Math.ceil(nTrain / o.batchSize));
+  const model = new GaussianRegressor(arch, { seeds, logTauScale: scale });
   const prior = o.weightDecay === 'prior';
   const optimizer = new Optimizer(model, { rule: 'adam', lr: o.lr, weightDecay: prior ? 1 / (2 * nTrain) : (o.weightDecay as number), decayForm: prior ? 'dropoutScaled' : 'uniform' });
   const xs = new Float32Array(G * nTrain * inputs);
@@ -134,7 +148,7 @@ export async function runUciBatch(members: readonly UciMember[], o: UciOptions, 
     const results: UciResult[] = [];
     for (let g = 0; g < G; g++) {
       const m = members[g]!;
-      const lone = new GaussianRegressor(arch, { seed: 0 });
+      const lone = new GaussianRegressor(arch, { seed: 0, logTauScale: scale });
       try {
         copyMember(model, g, lone);
         const xt = keep(tensor(m.split.xTest, [m.split.nTest, inputs]));
@@ -144,7 +158,7 @@ export async function runUciBatch(members: readonly UciMember[], o: UciOptions, 
         xt.dispose();
         const tau = Math.exp(logTau[g]!);
         const r = regressionMetrics(samples, o.testSamples, m.split.yTestRaw, m.split.yMean, m.split.yStd, tau);
-        results.push({ rmse: r.rmse, logLikelihood: r.logLikelihood, tau, logTau: logTau[g]!, logTauDrift: logTau[g]! - before[g]!, logTauCurve: curves[g]!, logTauEvery: every });
+        results.push({ rmse: r.rmse, logLikelihood: r.logLikelihood, tau, logTau: logTau[g]!, logTauDrift: logTau[g]! - before[g]!, logTauCurve: curves[g]!, logTauEvery: every, logTauScale: scale });
       } finally {
         lone.dispose();
       }

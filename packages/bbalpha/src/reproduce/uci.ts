@@ -22,11 +22,13 @@ export interface UciSource {
   splits: number;
   split(i: number): UciSplit;
   origin: string;
+  /** Splits generated here, not the standard split files. */
+  generated: boolean;
 }
 
 export function fileSource(dataDir: string, name: string, splits?: number): UciSource {
   const ds = loadUci(dataDir, name);
-  return { name, splits: splits ?? ds.splits, split: (i) => uciSplit(ds, i), origin: `${name}: the standard split files (${ds.splits} splits)` };
+  return { name, splits: splits ?? ds.splits, split: (i) => uciSplit(ds, i), origin: `${name}: the standard split files (${ds.splits} splits)`, generated: false };
 }
 
 /** The yacht table shipped with the package, with split i = randomSplit(rows, i) (the standard split files may not be shipped). */
@@ -39,6 +41,7 @@ export function embeddedYachtSource(splits: number): UciSource {
       const { train, test } = randomSplit(table.rows, i);
       return makeUciSplit(table, features, table.cols - 1, train, test);
     },
+    generated: true,
     origin: 'yacht: the table shipped with the package, with generated 90/10 splits (split i: randomSplit(rows, i)), not the standard split files',
   };
 }
@@ -65,7 +68,8 @@ interface RunRecord extends UciResult {
 export function uciJournalOptions(p: UciPlan): Record<string, JsonValue> {
   return {
     experiment: 'uci', ...p.options, seed: p.seed, epochs: p.epochs ?? 'protocol (500; protein 100)', hidden: p.hidden ?? 'protocol (50; protein 100)',
-    sources: p.sources.map((s) => s.origin),
+    // the data sets are not part of it: runs of other data sets may join the journal later
+    splitFiles: p.sources.every((s) => !s.generated),
   };
 }
 
@@ -159,7 +163,7 @@ async function writeUciReport(p: UciPlan, journal: RunJournal<JsonValue>, io: Re
       `- Model: one hidden ReLU layer (${p.hidden ?? '50 units; protein 100'}), dropout ${p.options.dropout} on the input and before the output layer, Gaussian likelihood with a learned precision τ (the normalised R1 energy, spec §a.3).`,
       `- Training: BB-α with K = ${p.options.samples}, α ∈ {${p.alphas.join(', ')}}, Adam (lr ${p.options.lr}), batch ${p.options.batchSize}, ${p.options.weightDecay === 'prior' ? 'a unit Gaussian prior on the weights (Li & Turner), i.e. the L2 term Σ_i p_i‖W_i‖²/(2N) on kernels with p_i the keep probability' : `weight decay ${p.options.weightDecay} on kernels`}, ${p.epochs ?? '500 epochs (protein 100)'} epochs; every (split, α) of a data set trained as one model batch.`,
       `- Test: K_test = ${p.options.testSamples} MC samples; RMSE of the MC mean; per-point log-likelihood of the MC mixture; mean ± standard error (std with ddof 0 / √splits) over splits.`,
-      '- τ: log τ = 10·θ with θ trained by Adam from 0 (τ = 1 in normalised units, as Li & Turner initialise the noise). Adam moves a parameter by about its learning rate per step whatever the gradient, so with log τ itself as the parameter the precision could move only 10⁻³ per step and would still be climbing after 500 epochs on the small sets; the factor 10 gives log τ a step of 10⁻². Convergence is checked for every run: the change of log τ over the last tenth of the epochs.',
+      '- τ: log τ = s·θ with θ trained by Adam from 0 (τ = 1 in normalised units, as Li & Turner initialise the noise). Adam moves a parameter by about its learning rate per step whatever the gradient, so log τ can travel about s·lr·T in T steps: with s = 1 that is 4.5 on yacht (4,500 steps), short of where its α > 0 runs settle (log τ ≈ 8), while on the large sets a larger s only makes log τ a random walk of larger steps. So s = max(1, 20/(lr·T)): every run can move log τ by 20 over its training (yacht s = 4.4, boston 2.7, energy 1.8, concrete 1.4, the rest 1); s depends on the step count only. Convergence is checked for every run: the change of log τ over the last tenth of the epochs (column below), and the curves of log τ are in runs.jsonl.',
       '- Seeds: the run (split s, α) uses seed `seed + s`, so the three α of a split share initial weights, masks and data order.',
       '',
       '## Results',
