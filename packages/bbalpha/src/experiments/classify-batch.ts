@@ -5,7 +5,7 @@
 // (the CNN) train one by one through fit. Both give each run exactly what it would get
 // alone (model-batch.ts), so the choice changes the time only.
 
-import { sum, tensor, type Tensor } from '@alphadrop/core';
+import { slice, sum, tensor, type Tensor } from '@alphadrop/core';
 import {
   buildModel, buildModelBatch, copyMember, dropoutRates, fit, fitBatch, Optimizer, type Architecture, type Module, type Sequential,
 } from '@alphadrop/nn';
@@ -53,11 +53,26 @@ export interface CurvePoint {
 
 const batchable = (arch: Architecture) => arch.every((l) => ['linear', 'relu', 'tanh', 'sigmoid', 'dropout'].includes(l.kind));
 
-/** Test metrics of a model by K_test MC samples (its masks under derive(rootKey(seed), 'predict', pass)). */
+/** Test inputs per prediction pass: bounds the tiled activations (a CNN's widest layer is 21,632 values an input). */
+const TEST_CHUNK = 500;
+
+/**
+ * Test metrics of a model by K_test MC samples, TEST_CHUNK inputs at a time (chunk c's masks
+ * under derive(rootKey(seed), 'predict', pass · 2^20 + c)).
+ */
 export async function testMetrics(model: Module, xTest: Tensor, labels: Int32Array, testSamples: number, seed: number, pass: number): Promise<Omit<CurvePoint, 'epoch' | 'trainSeconds'>> {
-  const p = mcPredictProbs(model, xTest, testSamples, { seed, pass });
-  const probs = await p.data();
-  p.dispose();
+  const n = labels.length;
+  const parts: Float32Array[] = [];
+  for (let at = 0, c = 0; at < n; at += TEST_CHUNK, c++) {
+    const m = Math.min(TEST_CHUNK, n - at);
+    const x = slice(xTest, [at, 0], [m, xTest.shape[1]!]);
+    const p = mcPredictProbs(model, x, testSamples, { seed, pass: pass * 2 ** 20 + c });
+    x.dispose();
+    parts.push(Float32Array.from(await p.data()));
+    p.dispose();
+  }
+  const probs = new Float32Array(parts.reduce((a, q) => a + q.length, 0));
+  parts.reduce((off, q) => (probs.set(q, off), off + q.length), 0);
   const m = classificationMetrics(probs, labels, probs.length / labels.length);
   return { accuracy: m.accuracy, logLikelihood: m.logLikelihood, logLikelihoodSum: m.logLikelihoodSum };
 }
