@@ -50,7 +50,7 @@ describe('reproduce uci', () => {
     expect(summary.cells).toHaveLength(1);
     expect(summary.cells[0]).toMatchObject({ dataset: 'yacht', alpha: 0.5, splits: 2 });
     expect(summary.cells[0]!.rmse.mean).toBeCloseTo((journal(out)[0]!.result.rmse + journal(out)[1]!.result.rmse) / 2, 10);
-    expect(filesUnder(out)).toEqual(['README.md', 'figures/uci-ll.svg', 'figures/uci-rmse.svg', 'runs.jsonl', 'summary.json']);
+    expect(filesUnder(out)).toEqual(['README.md', 'figures/uci-ll.svg', 'figures/uci-log-tau.svg', 'figures/uci-rmse.svg', 'runs.jsonl', 'summary.json']);
     expect(readFileSync(join(out, 'README.md'), 'utf8')).toMatch(/## What ran where\n\n- 2 runs on cpu/);
     const twoEpochs = uci(out, '--splits', '2').map((a, i, all) => (all[i - 1] === '--epochs' ? '2' : a));
     expectRefusal(await refuse(twoEpochs), 'ValueError', [`journal ${join(out, 'runs.jsonl')}`, 'expected the options it was started with', 'epochs: 1', 'got epochs: 2', 'another --out']);

@@ -147,6 +147,19 @@ async function writeUciReport(p: UciPlan, journal: RunJournal<JsonValue>, io: Re
         title: d, x: { title: 'α' }, y: { title: metric === 'rmse' ? 'test RMSE' : 'test LL' }, width: 180, height: 140,
         series: [{ name: d, points: summary.filter((s) => s.dataset === d).map((s) => ({ x: s.alpha, mean: s[metric].mean, se: s[metric].stdErr })) }],
       })), Math.min(3, datasets.length));
+  // log τ during training, per data set and α (mean ± s.e. over splits): its convergence
+  const tauCurves = panels('UCI: learned log τ (normalised units) during training, mean ± s.e. over splits', datasets.map((d) =>
+    lineFigure({
+      title: d, x: { title: 'epoch' }, y: { title: 'log τ' }, width: 180, height: 140,
+      series: cells.filter((c) => c.dataset === d).map((c) => ({
+        name: `α = ${c.alpha}`,
+        points: c.runs[0]!.logTauCurve.map((_, i) => {
+          const v = meanStdErr(c.runs.map((r) => r.logTauCurve[i]!));
+          return { x: (i + 1) * c.runs[0]!.logTauEvery, mean: v.mean, se: v.stdErr };
+        }),
+      })),
+    })), Math.min(3, datasets.length));
+  await writeFigure(p.out, 'uci-log-tau.svg', tauCurves);
   await writeFigure(p.out, 'uci-ll.svg', byAlpha('logLikelihood'));
   await writeFigure(p.out, 'uci-rmse.svg', byAlpha('rmse'));
   const runs = journal.entries().map((e) => (e.result as unknown as RunRecord).run);
@@ -173,6 +186,8 @@ async function writeUciReport(p: UciPlan, journal: RunJournal<JsonValue>, io: Re
       allConverged
         ? `τ converged in every run: |Δ log τ| over the last tenth of the epochs is below ${DRIFT} everywhere.`
         : `τ did not converge everywhere: the rows marked "not converged" have |Δ log τ| ≥ ${DRIFT} over the last tenth of the epochs.`,
+      '',
+      '![log τ during training](figures/uci-log-tau.svg)',
       '',
       '![test log-likelihood against α](figures/uci-ll.svg)',
       '',

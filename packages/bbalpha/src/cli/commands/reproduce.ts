@@ -34,8 +34,8 @@ const APPLIES: Record<string, readonly One[]> = {
   datasets: ['uci'], splits: ['uci'], embedded: ['uci'], hidden: ['uci'],
   runs: ['mnist-mlp', 'mnist-cnn'], 'eval-every': ['mnist-mlp', 'mnist-cnn', 'runtime'], 'samples-list': ['runtime'],
   limit: MNIST, 'test-limit': MNIST, models: SHARED_MODELS, 'fashion-dir': ['ood'], bins: ['calibration'], 'targeted-steps': ['adversarial'],
-  epochs: [...PRIORITY], alpha: [...PRIORITY], samples: [...PRIORITY], 'test-samples': [...PRIORITY], dropout: [...PRIORITY], 'batch-size': [...PRIORITY], lr: [...PRIORITY],
 };
+// --epochs, --alpha, --samples, --test-samples, --dropout, --batch-size, --lr, --seed apply to every experiment (all of them with `all`)
 
 /** Each experiment's protocol values where a flag is not given. */
 const DEFAULTS: Record<One, { alpha: number[]; samples: number; testSamples: number; dropout: number; batchSize: number; lr: number; epochs: number | undefined }> = {
