@@ -39,15 +39,19 @@ export function provenance(device: string, seconds: number): RunProvenance {
 /** Markdown lines: the devices, dates, commits and compute time of a set of runs. */
 export function provenanceLines(runs: readonly RunProvenance[]): string[] {
   const by = new Map<string, { runs: number; seconds: number; commits: Set<string>; first: string; last: string }>();
+  // runs trained as one batch share one provenance (the batch's time): count that time once
+  const counted = new Set<string>();
   for (const r of runs) {
     const e = by.get(r.device) ?? { runs: 0, seconds: 0, commits: new Set<string>(), first: r.finished, last: r.finished };
     e.runs++;
-    e.seconds += r.seconds;
+    const batch = `${r.device}|${r.finished}|${r.seconds}|${r.commit}`;
+    if (!counted.has(batch)) e.seconds += r.seconds;
+    counted.add(batch);
     e.commits.add(r.commit);
     if (r.finished < e.first) e.first = r.finished;
     if (r.finished > e.last) e.last = r.finished;
     by.set(r.device, e);
   }
   return [...by].map(([device, e]) =>
-    `- ${e.runs} run${e.runs === 1 ? '' : 's'} on ${device}: ${e.seconds.toFixed(0)} s of training and evaluation (runs of one batch share its time), finished ${e.first.slice(0, 10)}${e.last.slice(0, 10) !== e.first.slice(0, 10) ? ` to ${e.last.slice(0, 10)}` : ''}, commit ${[...e.commits].join(', ')}`);
+    `- ${e.runs} run${e.runs === 1 ? '' : 's'} on ${device}: ${e.seconds.toFixed(0)} s of training and evaluation (a batch's time counted once), finished ${e.first.slice(0, 10)}${e.last.slice(0, 10) !== e.first.slice(0, 10) ? ` to ${e.last.slice(0, 10)}` : ''}, commit ${[...e.commits].join(', ')}`);
 }
