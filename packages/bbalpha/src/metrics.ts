@@ -46,6 +46,58 @@ export function entropyOf(p: ArrayLike<number>, at: number, C: number): number {
   return h;
 }
 
+/** The class of row i's first maximum. */
+function argmaxRow(p: ArrayLike<number>, i: number, C: number): number {
+  let best = 0;
+  for (let c = 1; c < C; c++) if (p[i * C + c]! > p[i * C + best]!) best = c;
+  return best;
+}
+
+export interface ReliabilityBin {
+  /** Confidence range [lower, upper) (the last bin includes 1). */
+  lower: number;
+  upper: number;
+  /** Mean confidence and accuracy of the bin's points; null for an empty bin. */
+  confidence: number | null;
+  accuracy: number | null;
+  count: number;
+}
+
+export interface Reliability {
+  ece: number;
+  bins: ReliabilityBin[];
+}
+
+/**
+ * The reliability diagram of p̄ [n, C] against labels [n] over `bins` equal-width confidence
+ * bins (confidence = max_c p̄_c of the first maximum, bin min(B − 1, ⌊conf·B⌋), so 1 falls in
+ * the last bin), and the ECE = Σ_b (n_b/n)·|acc_b − conf_b| it summarises.
+ */
+export function reliabilityBins(meanProbs: ArrayLike<number>, labels: ArrayLike<number>, C: number, bins = 15): Reliability {
+  const where = 'reliabilityBins';
+  for (const [name, v] of [['bins', bins], ['classes C', C]] as const)
+    if (!Number.isSafeInteger(v) || v < 1) throw new ValueError(where, `${name} a positive integer`, String(v));
+  if (labels.length === 0) throw new ShapeError(where, 'at least one point', 'none');
+  const n = checkShapes(where, meanProbs, labels, C);
+  const conf = new Float64Array(bins), hits = new Float64Array(bins), count = new Float64Array(bins);
+  for (let i = 0; i < n; i++) {
+    const best = argmaxRow(meanProbs, i, C);
+    const c = meanProbs[i * C + best]!;
+    const b = Math.min(bins - 1, Math.floor(c * bins));
+    conf[b]! += c;
+    hits[b]! += best === labels[i] ? 1 : 0;
+    count[b]! += 1;
+  }
+  let ece = 0;
+  const out: ReliabilityBin[] = [];
+  for (let b = 0; b < bins; b++) {
+    ece += Math.abs(hits[b]! - conf[b]!) / n; // (n_b/n)·|acc_b − conf_b|
+    const k = count[b]!;
+    out.push({ lower: b / bins, upper: (b + 1) / bins, confidence: k > 0 ? conf[b]! / k : null, accuracy: k > 0 ? hits[b]! / k : null, count: k });
+  }
+  return { ece, bins: out };
+}
+
 /**
  * Metrics of MC predictive probabilities p̄ [n, C] against labels [n]. With `perSample`
  * (the probabilities of each of the `samples` MC samples, [n, samples, C]) also the mutual
@@ -61,24 +113,16 @@ export function classificationMetrics(
   const n = checkShapes('classificationMetrics', meanProbs, labels, C);
   let correct = 0, ll = 0, brier = 0;
   const ent = new Float64Array(n);
-  const binConf = new Float64Array(bins), binAcc = new Float64Array(bins), binCount = new Float64Array(bins);
   for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (meanProbs[i * C + c]! > meanProbs[i * C + best]!) best = c;
+    const best = argmaxRow(meanProbs, i, C);
     const y = labels[i]!;
     const hit = best === y ? 1 : 0;
     correct += hit;
     ll += Math.log(Math.max(CLIP, meanProbs[i * C + y]!));
     for (let c = 0; c < C; c++) brier += (meanProbs[i * C + c]! - (c === y ? 1 : 0)) ** 2;
     ent[i] = entropyOf(meanProbs, i * C, C);
-    const conf = meanProbs[i * C + best]!;
-    const b = Math.min(bins - 1, Math.floor(conf * bins));
-    binConf[b]! += conf;
-    binAcc[b]! += hit;
-    binCount[b]! += 1;
   }
-  let ece = 0;
-  for (let b = 0; b < bins; b++) if (binCount[b]! > 0) ece += Math.abs(binAcc[b]! - binConf[b]!) / n;
+  const { ece } = reliabilityBins(meanProbs, labels, C, bins);
   const meanEnt = ent.reduce((a, v) => a + v, 0) / n;
   const varEnt = ent.reduce((a, v) => a + (v - meanEnt) ** 2, 0) / n;
   const out: ClassificationMetrics = {

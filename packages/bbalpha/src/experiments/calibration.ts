@@ -1,61 +1,16 @@
 // Calibration of a classifier's predictive distribution p̄: accuracy, per-point test
 // log-likelihood, Brier score, and the reliability diagram over equal-width confidence bins
 // with the expected calibration error ECE = Σ_b (n_b/n)·|acc_b − conf_b| it summarises.
-// The bins and the ECE come from reliabilityBins alone, so the two cannot disagree; the
-// binning is metrics.ts's (confidence = max_c p̄_c of the first maximum, bin
-// min(B − 1, ⌊conf·B⌋), so a confidence of 1 falls in the last bin).
+// The bins and the ECE come from metrics.ts's reliabilityBins alone (classificationMetrics'
+// ECE too), so they cannot disagree.
 
-import { ShapeError } from '@alphadrop/core';
 import type { Module } from '@alphadrop/nn';
-import { classificationMetrics } from '../metrics.js';
+import { classificationMetrics, reliabilityBins, type Reliability } from '../metrics.js';
 import {
-  batchRanges, checkLabelRange, checkLabels, checkPositiveInt, experimentKey, hostImages, predictBatch, predictedClass,
-  predictiveModel, rowsTensor, type ImageSet,
+  batchRanges, checkLabels, checkPositiveInt, experimentKey, hostImages, predictBatch, predictiveModel, rowsTensor, type ImageSet,
 } from './predictive.js';
 
-export interface ReliabilityBin {
-  /** Confidence range [lower, upper) (the last bin includes 1). */
-  lower: number;
-  upper: number;
-  /** Mean confidence and accuracy of the bin's points; null for an empty bin. */
-  confidence: number | null;
-  accuracy: number | null;
-  count: number;
-}
-
-export interface Reliability {
-  ece: number;
-  bins: ReliabilityBin[];
-}
-
-/** The reliability diagram of p̄ [n, C] against labels [n] over `bins` equal-width bins, and its ECE. */
-export function reliabilityBins(meanProbs: ArrayLike<number>, labels: ArrayLike<number>, C: number, bins = 15): Reliability {
-  const where = 'reliabilityBins';
-  checkPositiveInt(where, 'bins', bins);
-  checkPositiveInt(where, 'classes C', C);
-  const n = labels.length;
-  if (n === 0) throw new ShapeError(where, 'at least one point', 'none');
-  if (meanProbs.length !== n * C) throw new ShapeError(where, `probabilities of ${n}×${C} values`, `${meanProbs.length}`);
-  checkLabels(where, labels);
-  checkLabelRange(where, labels, C);
-  const conf = new Float64Array(bins), hits = new Float64Array(bins), count = new Float64Array(bins);
-  for (let i = 0; i < n; i++) {
-    const best = predictedClass(meanProbs, i, C);
-    const c = meanProbs[i * C + best]!;
-    const b = Math.min(bins - 1, Math.floor(c * bins));
-    conf[b]! += c;
-    hits[b]! += best === labels[i] ? 1 : 0;
-    count[b]! += 1;
-  }
-  let ece = 0;
-  const out: ReliabilityBin[] = [];
-  for (let b = 0; b < bins; b++) {
-    ece += Math.abs(hits[b]! - conf[b]!) / n; // (n_b/n)·|acc_b − conf_b|
-    const k = count[b]!;
-    out.push({ lower: b / bins, upper: (b + 1) / bins, confidence: k > 0 ? conf[b]! / k : null, accuracy: k > 0 ? hits[b]! / k : null, count: k });
-  }
-  return { ece, bins: out };
-}
+export { reliabilityBins, type Reliability, type ReliabilityBin } from '../metrics.js';
 
 export interface CalibrationOptions {
   /** MC samples per input (default 10); ignored when mc is false. */
