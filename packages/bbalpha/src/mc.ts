@@ -31,9 +31,9 @@ export function mcForward(model: Module, x: Tensor, samples: number, ctx: Forwar
  * each model's rows tiled K times as tileSamples does; outputs [G, M, K, ...out].
  */
 export function mcForwardBatch(model: Module, x: Tensor, samples: number, ctx: ForwardContext): Tensor {
-  if (!Number.isInteger(samples) || samples < 1) throw new ValueError('mcForwardBatch', 'samples a positive integer', String(samples));
   const [G, M, ...rest] = x.shape as [number, number, ...number[]];
-  const tiled = reshape(expand(reshape(x, [G, M, 1, ...rest]), [G, M, samples, ...rest]), [G, M * samples, ...rest]);
+  // model g's rows are rows g·M … of the flattened batch, so tiling it tiles each model's rows
+  const tiled = reshape(tileSamples(reshape(x, [G * M, ...rest]), samples), [G, M * samples, ...rest]);
   const y = model.forward(tiled, ctx);
   return reshape(y, [G, M, samples, ...y.shape.slice(2)]);
 }

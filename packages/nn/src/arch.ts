@@ -6,7 +6,7 @@
 // infers each layer's per-example output shape, so a corrupt list (a linear layer whose
 // `in` is not the previous layer's output size) is refused by name, not deep in a matmul.
 
-import { AlphadropError, DataError, derive, rootKey, ValueError } from '@alphadrop/core';
+import { AlphadropError, DataError, derive, rootKey, ValueError, type Key } from '@alphadrop/core';
 import type { Module } from './module.js';
 import { Dropout } from './layers/dropout.js';
 import { Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sigmoid, Tanh } from './layers/layers.js';
@@ -149,16 +149,26 @@ export function parseArchitecture(value: unknown, source: string): Architecture 
  * derive(rootKey(seed), 'init', i): a pure function of (seed, position), any backend.
  */
 export function buildModel(arch: readonly LayerSpec[], opts: { seed?: number } = {}): Sequential {
-  const layers = validate(ValueError, 'buildModel: architecture', arch);
   const root = rootKey(opts.seed ?? 0);
+  // each layer's initial weights: derive(root, 'init', its index in the list)
+  return sequentialOf(validate(ValueError, 'buildModel: architecture', arch), (i) => ({ key: derive(root, 'init', i) }));
+}
+
+/**
+ * The Sequential of validated layers; `init(i)` is layer i's initialisation: one key, or the
+ * keys of a model batch (batch/model-batch.ts, which admits only layers that take them).
+ */
+export function sequentialOf(layers: readonly LayerSpec[], init: (i: number) => { key: Key } | { keys: readonly Key[] }): Sequential {
   const modules = layers.map((l, i): Module => {
-    // each layer's initial weights: derive(root, 'init', its index in the list)
-    const key = derive(root, 'init', i);
+    const bias = l.kind === 'linear' || l.kind === 'conv2d' ? (l.bias === false ? { bias: false } : {}) : {};
     switch (l.kind) {
       case 'linear':
-        return new Linear(l.in, l.out, { key, ...(l.bias === false ? { bias: false } : {}) });
-      case 'conv2d':
-        return new Conv2d(l.inChannels, l.outChannels, l.kernel, { stride: l.stride, padding: l.padding, key, ...(l.bias === false ? { bias: false } : {}) });
+        return new Linear(l.in, l.out, { ...init(i), ...bias });
+      case 'conv2d': {
+        const k = init(i);
+        if (!('key' in k)) throw new ValueError(`layer ${i} (conv2d)`, 'one initialisation key (convolutions have no model axis)', 'a model batch');
+        return new Conv2d(l.inChannels, l.outChannels, l.kernel, { stride: l.stride, padding: l.padding, key: k.key, ...bias });
+      }
       case 'maxpool2d':
         return new MaxPool2d(l.kernel, { stride: l.stride });
       case 'reshape':

@@ -95,6 +95,13 @@ export async function trainClassifierRuns(
   const xTest = tensor(test.x, [test.n, test.d]);
   const curves: CurvePoint[][] = runs.map(() => []);
   const due = (epoch: number) => epoch % o.evalEvery === 0 || epoch === o.epochs;
+  /** Run g's test point after `epoch`, recorded and logged. */
+  const evaluate = async (g: number, model: Module, epoch: number, trainSeconds: number) => {
+    const r = runs[g]!;
+    const m = await testMetrics(model, xTest, test.y, K, r.seed, epoch);
+    curves[g]!.push({ epoch, ...m, trainSeconds });
+    log(`  α=${r.alpha} seed ${r.seed} epoch ${epoch}: accuracy ${m.accuracy.toFixed(4)}, test LL ${m.logLikelihood.toFixed(4)} (${trainSeconds.toFixed(1)} s training)`);
+  };
   try {
     if (batchable(arch)) {
       const seeds = runs.map((r) => r.seed);
@@ -112,9 +119,7 @@ export async function trainClassifierRuns(
             if (!due(epoch)) return;
             for (let g = 0; g < runs.length; g++) {
               copyMember(batch, g, models[g]!);
-              const m = await testMetrics(models[g]!, xTest, test.y, K, runs[g]!.seed, epoch);
-              curves[g]!.push({ epoch, ...m, trainSeconds });
-              log(`  α=${runs[g]!.alpha} seed ${runs[g]!.seed} epoch ${epoch}: accuracy ${m.accuracy.toFixed(4)}, test LL ${m.logLikelihood.toFixed(4)} (${trainSeconds.toFixed(1)} s training)`);
+              await evaluate(g, models[g]!, epoch, trainSeconds);
             }
           },
         });
@@ -137,10 +142,7 @@ export async function trainClassifierRuns(
           callbacks: [{
             onEpochEnd: async (epoch, logs) => {
               trainSeconds += logs.seconds ?? 0;
-              if (!due(epoch)) return;
-              const m = await testMetrics(model, xTest, test.y, K, r.seed, epoch);
-              curves[g]!.push({ epoch, ...m, trainSeconds });
-              log(`  α=${r.alpha} seed ${r.seed} epoch ${epoch}: accuracy ${m.accuracy.toFixed(4)}, test LL ${m.logLikelihood.toFixed(4)} (${trainSeconds.toFixed(1)} s training)`);
+              if (due(epoch)) await evaluate(g, model, epoch, trainSeconds);
             },
           }],
         });

@@ -11,9 +11,9 @@ import { fgsSweep, targetedSweep, type FgsRow, type TargetedRow } from '../exper
 import { calibration, type CalibrationResult } from '../experiments/calibration.js';
 import { oodScores, type OodScores } from '../experiments/ood.js';
 import { createOutputDirs } from '../cli/paths.js';
-import { lineFigure, panels, reliabilityFigure } from '../report/figures.js';
+import { lineFigure, panels, reliabilityFigure, type FigureSpec } from '../report/figures.js';
 import { RunJournal, type JsonValue } from '../runs/journal.js';
-import { sharedModels, type NamedModel, type SharedModelsPlan } from './mnist-models.js';
+import { sharedModelSpecs, sharedModels, type NamedModel, type SharedModelsPlan } from './mnist-models.js';
 import { provenance, provenanceLines, type RunProvenance } from './provenance.js';
 import { writeFigure, writeReport, type ReportIo } from './report.js';
 
@@ -63,7 +63,11 @@ async function evaluate(p: ModelExperimentPlan, m: NamedModel): Promise<JsonValu
 }
 
 export async function reproduceModelExperiment(p: ModelExperimentPlan, journal: RunJournal<JsonValue>, io: ReportIo): Promise<void> {
-  const models = await sharedModels(p, io.log);
+  const names = sharedModelSpecs(p.alphas);
+  // the models are loaded (or trained) only when a run is missing: a finished experiment just regenerates its report
+  const todo = names.some((n) => journal.get({ model: n.id }) === undefined);
+  const models = todo ? await sharedModels(p, io.log) : [];
+  if (!todo) io.log(`${p.experiment}: all ${names.length} runs done earlier`);
   try {
     for (const m of models) {
       const unit = { model: m.id };
@@ -77,7 +81,6 @@ export async function reproduceModelExperiment(p: ModelExperimentPlan, journal: 
       journal.append(unit, { ...(result as Record<string, JsonValue>), run: provenance(io.device, (performance.now() - t0) / 1000) as unknown as JsonValue });
       io.log(`${m.name}: recorded`);
     }
-    const names = models.map((m) => ({ id: m.id, name: m.name }));
     const records = names.map((n) => ({ ...n, r: journal.get({ model: n.id }) as unknown as Record<string, unknown> & { run: RunProvenance } }));
     if (p.experiment === 'adversarial') await adversarialReport(p, records as unknown as { id: string; name: string; r: AdversarialRecord & { run: RunProvenance } }[], io);
     else if (p.experiment === 'ood') oodReport(p, records as unknown as { id: string; name: string; r: OodScores & { run: RunProvenance } }[], io);
@@ -99,18 +102,33 @@ function protocolLines(p: ModelExperimentPlan): string[] {
   ];
 }
 
+/** One panel of a sweep figure: `key` of every model's rows against x; the entropy with its ± s.e. band. */
+function sweepPanel<R extends { entropyStdErr: number }>(
+  models: readonly { name: string; rows: readonly R[] }[],
+  x: { title: string; of: (row: R) => number; scale?: 'log' },
+  key: { [K in keyof R]: R[K] extends number ? K : never }[keyof R],
+  title: string,
+): FigureSpec {
+  return lineFigure({
+    title, x: { title: x.title, ...(x.scale ? { scale: x.scale } : {}) }, y: { title }, width: 260, height: 200,
+    series: models.map((m) => ({ name: m.name, points: m.rows.map((row) => ({ x: x.of(row), mean: row[key] as number, ...(key === 'entropyMean' ? { se: row.entropyStdErr } : {}) })) })),
+  });
+}
+
 async function adversarialReport(p: ModelExperimentPlan, rs: { id: string; name: string; r: AdversarialRecord & { run: RunProvenance } }[], io: ReportIo): Promise<void> {
-  const fgsPanel = (key: 'accuracy' | 'entropyMean' | 'entropyAuroc', title: string) =>
-    lineFigure({ title, x: { title: 'η' }, y: { title }, width: 260, height: 200, series: rs.map((m) => ({ name: m.name, points: m.r.fgs.map((row) => ({ x: row.eta, mean: row[key], ...(key === 'entropyMean' ? { se: row.entropyStdErr } : {}) })) })) });
-  await writeFigure(p.out, 'fgs.svg', panels('Untargeted FGS (figure 6): accuracy, predictive entropy ± s.e., entropy AUROC adversarial vs clean', [fgsPanel('accuracy', 'test accuracy'), fgsPanel('entropyMean', 'predictive entropy'), fgsPanel('entropyAuroc', 'entropy AUROC')]));
-  const tPanel = (key: 'accuracyOriginal' | 'accuracyTarget' | 'entropyMean', title: string) =>
-    lineFigure({ title, x: { title: 'attack step', scale: 'log' }, y: { title }, width: 260, height: 200, series: rs.map((m) => ({ name: m.name, points: m.r.targeted.map((row) => ({ x: row.step, mean: row[key], ...(key === 'entropyMean' ? { se: row.entropyStdErr } : {}) })) })) });
-  await writeFigure(p.out, 'targeted.svg', panels('Targeted iterative FGS towards class 0 (figure 7)', [tPanel('accuracyOriginal', 'accuracy on the true class'), tPanel('accuracyTarget', 'fraction classified as 0'), tPanel('entropyMean', 'predictive entropy')]));
+  const fgs = rs.map((m) => ({ name: m.name, rows: m.r.fgs }));
+  const eta = { title: 'η', of: (r: FgsRow) => r.eta };
+  await writeFigure(p.out, 'fgs.svg', panels('Untargeted FGS (figure 6): accuracy, predictive entropy ± s.e., entropy AUROC adversarial vs clean',
+    [sweepPanel(fgs, eta, 'accuracy', 'test accuracy'), sweepPanel(fgs, eta, 'entropyMean', 'predictive entropy'), sweepPanel(fgs, eta, 'entropyAuroc', 'entropy AUROC')]));
+  const targeted = rs.map((m) => ({ name: m.name, rows: m.r.targeted }));
+  const step = { title: 'attack step', of: (r: TargetedRow) => r.step, scale: 'log' as const };
+  await writeFigure(p.out, 'targeted.svg', panels('Targeted iterative FGS towards class 0 (figure 7)',
+    [sweepPanel(targeted, step, 'accuracyOriginal', 'accuracy on the true class'), sweepPanel(targeted, step, 'accuracyTarget', 'fraction classified as 0'), sweepPanel(targeted, step, 'entropyMean', 'predictive entropy')]));
   const at = (rows: FgsRow[], eta: number) => rows.reduce((b, r) => (Math.abs(r.eta - eta) < Math.abs(b.eta - eta) ? r : b));
   const shown = [0, 0.1, 0.2, 0.3, 0.5].filter((e) => e <= Math.max(...p.etas) + 1e-9);
-  const step = (rows: TargetedRow[], s: number) => rows[Math.min(rows.length, s) - 1]!;
+  const afterStep = (rows: TargetedRow[], s: number) => rows[Math.min(rows.length, s) - 1]!;
   const steps = [1, 10, 40, 100].filter((s) => s <= p.targetedSteps);
-  const summary = rs.map((m) => ({ model: m.name, fgs: shown.map((e) => at(m.r.fgs, e)), targeted: steps.map((s) => step(m.r.targeted, s)) }));
+  const summary = rs.map((m) => ({ model: m.name, fgs: shown.map((e) => at(m.r.fgs, e)), targeted: steps.map((s) => afterStep(m.r.targeted, s)) }));
   writeReport(p.out, {
     summary: { experiment: 'adversarial', options: modelJournalOptions(p), models: rs.map((m) => ({ model: m.name, fgs: m.r.fgs, targeted: m.r.targeted })) },
     readme: [

@@ -40,12 +40,14 @@ export const adversarialArchitecture = (dropout: number): Architecture => mlpArc
 
 const asImages = (s: MnistSplit) => ({ x: s.images, y: s.labels, n: s.labels.length, d: s.images.length / s.labels.length });
 
+/** The shared models' names, α order then the deterministic MLP. */
+export function sharedModelSpecs(alphas: readonly number[]): { id: string; name: string; alpha: number | null }[] {
+  return [...alphas.map((a) => ({ id: `alpha-${a}`, name: `α = ${a}`, alpha: a as number | null })), { id: 'deterministic', name: 'deterministic', alpha: null }];
+}
+
 /** The models (checkpoints loaded where present, the rest trained and saved), α order then deterministic. */
 export async function sharedModels(p: SharedModelsPlan, log: (line: string) => void): Promise<NamedModel[]> {
-  const specs = [
-    ...p.alphas.map((a) => ({ id: `alpha-${a}`, name: `α = ${a}`, alpha: a as number | null })),
-    { id: 'deterministic', name: 'deterministic', alpha: null as number | null },
-  ];
+  const specs = sharedModelSpecs(p.alphas);
   const path = (id: string) => join(p.models, `${id}.safetensors`);
   // models.json: the options the checkpoints were trained with; other options are refused, not mixed
   const manifest = join(p.models, 'models.json');

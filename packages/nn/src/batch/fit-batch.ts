@@ -6,11 +6,12 @@
 // the finiteness flag are read every `lossEvery` steps without waiting, and a non-finite
 // one stops training with a NonFiniteError naming the step.
 
-import { concat, gather, NonFiniteError, reshape, tensor, tidy, ValueError, type Tensor } from '@alphadrop/core';
+import { gather, NonFiniteError, reshape, tensor, ValueError, type Tensor } from '@alphadrop/core';
 import type { Module } from '../module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { epochPermutation } from '../train/fit.js';
 import type { LossFn } from '../train/step.js';
+import { StepReads } from '../train/step-reads.js';
 import { TracedTrainStep } from '../train/traced-step.js';
 import { batchTrainingContext } from './model-batch.js';
 
@@ -56,14 +57,14 @@ export async function fitBatch(model: Module, o: FitBatchOptions): Promise<{ ste
     return { x: reshape(gather(o.data.x, i!, 0), [G, B, ...xRest]), y: reshape(gather(o.data.y, i!, 0), [G, B, ...yRest]) };
   };
   model.train();
-  const traced = new TracedTrainStep(model, o.optimizer, o.loss, (step) => batchTrainingContext(o.seeds, step), batchOf);
+  // the models' mask keys, derived once (a step changes only the counter)
+  const masks = batchTrainingContext(o.seeds, 0);
+  const traced = new TracedTrainStep(model, o.optimizer, o.loss, (step) => ({ ...masks, step }), batchOf);
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const t0 = performance.now();
       const orders = o.seeds.map((s) => epochPermutation(n, s, epoch));
-      const reads: Promise<{ loss: number; flags: ArrayLike<number>; first: number }>[] = [];
-      let flags: Tensor[] = [];
-      let first = o.optimizer.step;
+      const reads = new StepReads(o.optimizer.step);
       for (let b = 0; b < steps; b++) {
         const lo = b * o.batchSize;
         const B = Math.min(n, lo + o.batchSize) - lo;
@@ -75,27 +76,14 @@ export async function fitBatch(model: Module, o: FitBatchOptions): Promise<{ ste
         const i = tensor(idx, [G * B]);
         const out = traced.run(i);
         i.dispose();
-        flags.push(out.finite);
-        if (b % lossEvery === lossEvery - 1 || b === steps - 1) {
-          const loss = out.loss;
-          const readout = tidy(() => concat([reshape(loss, [1]), ...flags]));
-          loss.dispose();
-          flags.forEach((f) => f.dispose());
-          flags = [];
-          const firstStep = first;
-          first = o.optimizer.step;
-          reads.push(readout.data().then((d) => (readout.dispose(), { loss: d[0]!, flags: d.subarray(1), first: firstStep })));
-        } else out.loss.dispose();
+        reads.flag(out.finite);
+        if (b % lossEvery === lossEvery - 1 || b === steps - 1) reads.read(out.loss, o.optimizer.step);
+        else out.loss.dispose();
       }
-      const done = await Promise.all(reads);
-      for (const r of done) {
-        const at = Array.from(r.flags).findIndex((f) => f !== 0);
-        if (at < 0 && Number.isFinite(r.loss)) continue;
-        const step = r.first + (at < 0 ? r.flags.length - 1 : at);
-        throw new NonFiniteError('fitBatch', 'finite losses and parameters after every step', `a non-finite value at step ${step} (epoch ${epoch + 1})`, 'loss', step, 'lower the learning rate, or check the data');
-      }
-      const loss = done.reduce((a, r) => a + r.loss, 0) / Math.max(1, done.length);
-      await o.onEpochEnd?.(epoch + 1, { loss, seconds: (performance.now() - t0) / 1000 });
+      const { meanLoss, bad } = await reads.settle();
+      if (bad)
+        throw new NonFiniteError('fitBatch', 'finite losses and parameters after every step', `a non-finite value at step ${bad.step} (epoch ${epoch + 1})`, 'loss', bad.step, 'lower the learning rate, or check the data');
+      await o.onEpochEnd?.(epoch + 1, { loss: meanLoss, seconds: (performance.now() - t0) / 1000 });
     }
   } finally {
     traced.dispose();

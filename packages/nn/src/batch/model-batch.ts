@@ -11,11 +11,9 @@
 // is refused.
 
 import { derive, rootKey, slice, reshape, tidy, ValueError, type Tensor } from '@alphadrop/core';
-import { buildModel, parseArchitecture, type Architecture } from '../arch.js';
+import { buildModel, parseArchitecture, sequentialOf, type Architecture } from '../arch.js';
+import type { Sequential } from '../layers/sequential.js';
 import type { ForwardContext, Module } from '../module.js';
-import { Dropout } from '../layers/dropout.js';
-import { Linear, ReLU, Sigmoid, Tanh } from '../layers/layers.js';
-import { Sequential } from '../layers/sequential.js';
 
 const BATCHABLE = ['linear', 'relu', 'tanh', 'sigmoid', 'dropout'];
 
@@ -34,23 +32,8 @@ export function buildModelBatch(arch: Architecture, seeds: readonly number[]): S
   const bad = layers.findIndex((l) => !BATCHABLE.includes(l.kind));
   if (bad >= 0) throw new ValueError(`${where}: architecture[${bad}]`, `only ${BATCHABLE.join(', ')} layers in a model batch`, layers[bad]!.kind);
   const roots = seeds.map((s) => rootKey(s));
-  return new Sequential(
-    layers.map((l, i): Module => {
-      switch (l.kind) {
-        case 'linear':
-          // model g's key is the one buildModel gives layer i under seeds[g]
-          return new Linear(l.in, l.out, { keys: roots.map((r) => derive(r, 'init', i)), ...(l.bias === false ? { bias: false } : {}) });
-        case 'dropout':
-          return new Dropout(l.rate);
-        case 'relu':
-          return new ReLU();
-        case 'tanh':
-          return new Tanh();
-        default:
-          return new Sigmoid();
-      }
-    }),
-  );
+  // model g's layer i starts from the key buildModel gives layer i under seeds[g]
+  return sequentialOf(layers, (i) => ({ keys: roots.map((r) => derive(r, 'init', i)) }));
 }
 
 /** Training step `step`'s masks for a batch: model g's under derive(rootKey(seeds[g]), 'trainDropout'), as fit draws them. */

@@ -40,8 +40,6 @@ function initKey(o: LayerInit): Key {
  */
 export class Linear extends Module {
   readonly hasBias: boolean;
-  /** Models in the batch this layer belongs to (1 for a lone layer, whose parameters have no model axis). */
-  readonly models: number;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -50,7 +48,6 @@ export class Linear extends Module {
     super();
     const one = (key: Key) => (opts.init === 'he' ? heNormal([inFeatures, outFeatures], inFeatures, key) : glorotUniform([inFeatures, outFeatures], inFeatures, outFeatures, key));
     const keys = 'keys' in opts ? opts.keys : null;
-    this.models = keys ? keys.length : 1;
     this.addParameter('weight', keys ? tidy(() => stack(keys.map(one), 0)) : one(initKey(opts as LayerInit)), 'weight');
     this.hasBias = opts.bias ?? true;
     if (this.hasBias) this.addParameter('bias', zeros(keys ? [keys.length, 1, outFeatures] : [outFeatures]), 'bias');

@@ -17,7 +17,8 @@
 // and replayed where the backend can (WebGPU), with the same results as eager steps; a
 // last, smaller minibatch runs eagerly. `trace: false` runs every step eagerly.
 
-import { concat, gather, NonFiniteError, reshape, tensor, tidy, ValueError, type Tensor } from '@alphadrop/core';
+import { gather, NonFiniteError, tensor, tidy, ValueError, type Tensor } from '@alphadrop/core';
+import { StepReads } from './step-reads.js';
 import { TracedTrainStep } from './traced-step.js';
 import { permutation, shuffleKey } from '../data/batches.js';
 import type { Module } from '../module.js';
@@ -110,32 +111,15 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
   try {
     for (let epoch = 0; epoch < o.epochs && !stoppedEarly; epoch++) {
       const order = epochPermutation(n, seed, epoch);
-      // each read: [loss, flag of every step since the previous read]
-      const pending: Promise<{ loss: number; flags: Float32Array | Float64Array; firstStep: number }>[] = [];
-      let flags: Tensor[] = [];
-      let firstFlagStep = o.optimizer.step;
+      const reads = new StepReads(o.optimizer.step);
       const t0 = performance.now();
       let lastYield = t0;
       for (let b = 0; b < stepsPerEpoch; b++) {
         const idx = order.subarray(b * o.batchSize, Math.min(n, (b + 1) * o.batchSize));
         const read = b % lossEvery === lossEvery - 1 || b === stepsPerEpoch - 1;
         const out = traced ? tracedStep(traced, idx, read) : eagerStep(model, o, seed, idx, read);
-        flags.push(out.finite!);
-        if (out.loss) {
-          const lossValue = out.loss;
-          const readout = tidy(() => concat([reshape(lossValue, [1]), ...flags]));
-          lossValue.dispose();
-          flags.forEach((f) => f.dispose());
-          flags = [];
-          const firstStep = firstFlagStep;
-          firstFlagStep = o.optimizer.step;
-          pending.push(
-            readout.data().then((d) => {
-              readout.dispose();
-              return { loss: d[0]!, flags: d.subarray(1) as Float32Array | Float64Array, firstStep };
-            }),
-          );
-        }
+        reads.flag(out.finite!);
+        if (out.loss) reads.read(out.loss, o.optimizer.step);
         for (const c of o.callbacks ?? []) c.onStepEnd?.(o.optimizer.step);
         logger.step(epoch, b + 1);
         // a CPU step computes synchronously: give timers, I/O and a page's UI a turn
@@ -144,16 +128,12 @@ export async function fit(model: Module, o: FitOptions): Promise<FitResult> {
           lastYield = performance.now();
         }
       }
-      const reads = await Promise.all(pending);
-      for (const r of reads) {
-        const at = r.flags.findIndex((f) => f !== 0);
-        if (at < 0 && Number.isFinite(r.loss)) continue;
-        const step = r.firstStep + (at < 0 ? r.flags.length - 1 : at);
-        const { tensor: name, detail } = await diagnose(model, o.data, r.loss);
-        throw new NonFiniteError('fit', 'finite loss and parameters after every step', `a non-finite value at step ${step} (epoch ${epoch + 1}) in ${name}`, name, step, `${detail}; nothing was saved — check the data, or lower the learning rate`);
+      const { meanLoss, bad } = await reads.settle();
+      if (bad) {
+        const { tensor: name, detail } = await diagnose(model, o.data, bad.loss);
+        throw new NonFiniteError('fit', 'finite loss and parameters after every step', `a non-finite value at step ${bad.step} (epoch ${epoch + 1}) in ${name}`, name, bad.step, `${detail}; nothing was saved — check the data, or lower the learning rate`);
       }
-      const losses = reads.map((r) => r.loss);
-      const logs: EpochLogs = { epoch: epoch + 1, loss: losses.reduce((a, v) => a + v, 0) / Math.max(1, losses.length), seconds: (performance.now() - t0) / 1000 };
+      const logs: EpochLogs = { epoch: epoch + 1, loss: meanLoss, seconds: (performance.now() - t0) / 1000 };
       if (o.evaluate) {
         const mode = model.mode;
         Object.assign(logs, await o.evaluate(epoch + 1));
