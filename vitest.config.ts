@@ -14,6 +14,7 @@ export default defineConfig({
       '@alphadrop/kernels': src('kernels'),
       '@alphadrop/nn/node': src('nn', 'node'),
       '@alphadrop/nn': src('nn'),
+      '@alphadrop/bbalpha/infer': src('bbalpha', 'infer'),
       '@alphadrop/bbalpha': src('bbalpha'),
     },
   },

@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildBrowserBundles, formatSizes } from './browser-bundles.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ORDER = ['core', 'kernels', 'nn', 'bbalpha']; // dependencies point one way: left to right
@@ -43,9 +44,14 @@ if (targets.length === 0) {
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
 // "./dist/backend-entry.js" -> "backend-entry"
 const distName = (file) => /^\.\/dist\/(.+)\.js$/.exec(file)?.[1];
-/** The src/<name>.ts files to bundle: the "import" targets of "exports", then the "bin" files. */
+/**
+ * The src/<name>.ts files to bundle: the "import" targets of "exports", the "bin" files, and
+ * both sides of each dist file the "browser" field swaps (kernels: the Node device layer and
+ * its browser stand-in), so that the swapped modules are files of their own in dist.
+ */
 function entryNames(pkg) {
-  const targets = [...Object.values(pkg.exports ?? {}).map((e) => e.import), ...Object.values(pkg.bin ?? {})];
+  const swapped = Object.entries(pkg.browser ?? {}).filter(([from]) => from.startsWith('./dist/')).flat();
+  const targets = [...Object.values(pkg.exports ?? {}).map((e) => e.import), ...Object.values(pkg.bin ?? {}), ...swapped];
   return [...new Set(targets.map(distName).filter((n) => n !== undefined))];
 }
 /** [subpath ("" or "/backend"), declaration file relative to the package] per "exports" entry. */
@@ -134,5 +140,17 @@ for (const name of targets) {
     continue;
   }
   console.log(`build: ${pkg.name} -> ${relative(root, dist)} (${Date.now() - started} ms)`);
+}
+
+// 3. The self-contained browser modules (scripts/browser-bundles.mjs) and their sizes.
+if (!failed && targets.includes('bbalpha')) {
+  const outdir = join(dirOf('bbalpha'), 'dist', 'browser');
+  try {
+    const rows = await buildBrowserBundles({ outdir });
+    console.log(`build: browser modules -> ${relative(root, outdir)} (sizes.json)\n${formatSizes(rows)}`);
+  } catch (e) {
+    console.error(`build: ${e instanceof Error ? e.message : e}`);
+    failed = true;
+  }
 }
 process.exit(failed ? 1 : 0);

@@ -13,6 +13,7 @@ import {
 import { bitsToUniform, BINARY_PRIMS, philoxFill, sizeOf, UNARY_PRIMS, type Prim } from '@alphadrop/core/backend';
 import { createWebGpuBackend, type WebGpuBackend } from '@alphadrop/kernels';
 import { acquireNodeDevice } from '../../packages/kernels/src/device/node.js';
+import { checkBindingsOnCompile } from './bindings-check.js';
 
 const LAVAPIPE = '/usr/share/vulkan/icd.d/lvp_icd.json';
 
@@ -28,6 +29,7 @@ async function acquire(): Promise<WebGpuBackend> {
   // throws a DeviceError when there is no adapter: the suites fail rather than skip.
   const node = await acquireNodeDevice();
   nodeDevice = node;
+  checkBindingsOnCompile(node.device);
   const backend = createWebGpuBackend(node.device, { adapterInfo: node.adapterInfo, guardWait: (p) => node.wait(p) });
   // Record the primitives each run executes (the coverage checks read them).
   const execute = backend.execute.bind(backend);

@@ -15,6 +15,7 @@ import { fmtShape } from './shape.js';
 import { Tensor } from './tensor.js';
 import { keep, tidy } from './memory.js';
 import { add, onesLike, reshape, zerosLike } from './ops.js';
+import { noGradDepth } from './grad-mode.js';
 
 interface TapeEntry {
   prim: Prim;
@@ -52,7 +53,7 @@ class Tape implements Recorder {
 
   /** Called by engine.apply after every primitive while this tape is open. */
   record<P extends Prim>(prim: P, inputs: readonly Tensor[], params: PrimParams[P], out: Tensor): void {
-    if (this.noGradDepth !== noGradDepth || !isFloat(out.dtype)) return;
+    if (this.noGradDepth !== noGradDepth() || !isFloat(out.dtype)) return;
     const needs = inputs.map((t) => isFloat(t.dtype) && this.watched.has(idOf(t)));
     if (!needs.some(Boolean)) return;
     const rule = vjpRules[prim];
@@ -80,17 +81,6 @@ const idOf = (t: Tensor): number => origin.get(t) ?? t.id;
 
 /** Open tapes are engine.ts's `recorders`; every recorder is a Tape. */
 const tapes = recorders;
-let noGradDepth = 0;
-
-/** Runs fn without recording gradients (inference, optimizer updates). */
-export function noGrad<T>(fn: () => T): T {
-  noGradDepth++;
-  try {
-    return fn();
-  } finally {
-    noGradDepth--;
-  }
-}
 
 function backward(tape: Tape, y: Tensor, dy: Tensor): Map<number, Tensor> {
   const grads = new Map<number, Tensor>([[y.id, dy]]);
@@ -130,7 +120,7 @@ export function valueAndGradsOf(fn: () => Tensor, wrt: readonly Tensor[], dy?: T
   for (const t of wrt)
     if (!isFloat(t.dtype)) throw new DTypeError('valueAndGrad', 'float tensors to differentiate with respect to', t.dtype);
   const run = (): ValueAndGrads => {
-    const tape = new Tape(noGradDepth);
+    const tape = new Tape(noGradDepth());
     for (const t of wrt) tape.watched.add(t.id);
     tapes.push(tape);
     try {

@@ -1,7 +1,7 @@
 // Composite functions, built only from primitives (so their gradients come for free from
 // the primitive VJPs). Fused kernels may later replace some of them, and must match them.
 
-import { noGrad } from './autodiff.js';
+import { noGrad } from './grad-mode.js';
 import { DTypeError, ShapeError } from './errors.js';
 import * as op from './ops.js';
 import { tidy } from './memory.js';

@@ -78,8 +78,8 @@ function binaryVjp<P extends BinaryPrim>(p: P): VjpRule<P> {
   };
 }
 
-const unaryVjps: { [P in UnaryPrim]: VjpRule<P> } = tableOf(UNARY_PRIMS, unaryVjp);
-const binaryVjps: { [P in BinaryPrim]: VjpRule<P> } = tableOf(BINARY_PRIMS, binaryVjp);
+const unaryVjps: { [P in UnaryPrim]: VjpRule<P> } = /* @__PURE__ */ tableOf(UNARY_PRIMS, unaryVjp);
+const binaryVjps: { [P in BinaryPrim]: VjpRule<P> } = /* @__PURE__ */ tableOf(BINARY_PRIMS, binaryVjp);
 
 export const vjpRules: { [P in Prim]: VjpRule<P> } = {
   // elementwise: from the records (elementwise/unary.ts, binary.ts), their math there

@@ -29,10 +29,11 @@ export function createWebGpuBackend(device: GPUDevice, opts: WebGpuBackendOption
   return new WebGpuBackend(device, gpuKernels, opts);
 }
 
-const inBrowser = (): boolean => typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== 'undefined';
+/** Node (Dawn through the `webgpu` package) rather than a page or a worker (navigator.gpu). */
+const inNode = (): boolean => typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 
 async function webgpu(opts: InitOptions): Promise<Initialized> {
-  if (inBrowser()) {
+  if (!inNode()) {
     const a = await acquireBrowserDevice(opts.powerPreference);
     const backend = createWebGpuBackend(a.device, { adapterInfo: a.adapterInfo, keepAlive: [a.adapter] });
     return {

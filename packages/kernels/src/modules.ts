@@ -23,5 +23,5 @@ export * as movementKernels from './kernels/movement.js';
 export * as indexKernels from './kernels/gather.js';
 export { unaryWgsl, binaryWgsl, mapProgram } from './kernels/elementwise.js';
 export { reducePlan } from './kernels/reduce.js';
-export { reflectBindings } from './runtime/pipelines.js';
+export { readBindings, type BindingDeclaration, type BindingKind } from './runtime/bindings.js';
 export * as wgslUtil from './runtime/wgsl.js';

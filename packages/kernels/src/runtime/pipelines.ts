@@ -1,10 +1,9 @@
-// Compute pipelines cached by WGSL source, with bind-group layouts derived from the source
-// through wgsl_reflect (no hand-kept binding tables), and bind groups cached by
+// Compute pipelines cached by WGSL source, with bind-group layouts read from the source's
+// declarations (bindings.ts; no hand-kept binding tables), and bind groups cached by
 // (pipeline, buffers, uniform offset).
 
 import { ShaderStage } from './constants.js';
-import { WgslReflect, ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
-import { DeviceError } from '@alphadrop/core';
+import { readBindings, type BindingKind } from './bindings.js';
 import { withPrelude } from './wgsl.js';
 
 export interface CachedPipeline {
@@ -12,7 +11,7 @@ export interface CachedPipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   /** Binding numbers in ascending order, with their resource kind. */
-  bindings: { binding: number; kind: 'read-only-storage' | 'storage' | 'uniform' }[];
+  bindings: { binding: number; kind: BindingKind }[];
 }
 
 let nextBufferId = 1;
@@ -21,21 +20,6 @@ export function bufferId(b: GPUBuffer): number {
   let id = bufferIds.get(b);
   if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
   return id;
-}
-
-/** Reads the group-0 bindings of a compute shader. */
-export function reflectBindings(code: string): CachedPipeline['bindings'] {
-  const groups = new WgslReflect(code).getBindGroups();
-  const vars = groups[0] ?? [];
-  return vars
-    .filter((v) => v !== undefined && v !== null)
-    .map((v) => {
-      if (v.resourceType === ResourceType.Uniform) return { binding: v.binding, kind: 'uniform' as const };
-      if (v.resourceType === ResourceType.Storage)
-        return { binding: v.binding, kind: v.access === 'read_write' ? ('storage' as const) : ('read-only-storage' as const) };
-      throw new DeviceError('reflectBindings', 'storage or uniform buffer bindings', `resource type ${v.resourceType} at binding ${v.binding}`);
-    })
-    .sort((a, b) => a.binding - b.binding);
 }
 
 export class PipelineCache {
@@ -52,7 +36,7 @@ export class PipelineCache {
     let p = this.bySource.get(code);
     if (p) return p;
     const source = withPrelude(code);
-    const bindings = reflectBindings(source);
+    const bindings = readBindings(source).map(({ binding, kind }) => ({ binding, kind }));
     const layout = this.device.createBindGroupLayout({
       label,
       entries: bindings.map(({ binding, kind }) => ({
