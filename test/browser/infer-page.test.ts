@@ -1,7 +1,8 @@
 // The inference entry as a page loads it: dist/browser/infer.js (scripts/browser-bundles.mjs),
 // imported by a plain <script type="module"> with no bundler, reads a checkpoint written in
 // Node and predicts on WebGPU (SwiftShader) what Node predicts on the CPU: the same masks, so
-// probabilities within 1e-5 and the same argmax.
+// probabilities within 1e-5 and the same argmax. And alphadrop.js, the whole library as one
+// module, trains a BB-α step on WebGPU from a plain module script.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'puppeteer-core';
 import { cpuBackend, keyFor, randomUniform, setBackend } from '@alphadrop/core';
@@ -24,6 +25,22 @@ window.__infer = (async () => {
 })().catch((e) => ({ error: String(e && e.stack || e) }));
 </script>`;
 
+// The whole library as one module: train a step of a dropout MLP in the page on WebGPU.
+const WHOLE = `<!doctype html><meta charset="utf-8"><title>alphadrop.js</title>
+<script type="module">
+import { core, kernels, nn, bbalpha } from './alphadrop.js';
+window.__whole = (async () => {
+  const backend = await kernels.init({ backend: 'webgpu' });
+  const model = nn.mlp([6, 8, 3], { dropout: 0.5, seed: 1 });
+  const x = core.randomUniform([4, 6], core.keyFor(1, 'user'));
+  const y = core.tensor(Int32Array.from([0, 1, 2, 0]), [4]);
+  const loss = (m, xb, yb, ctx) => bbalpha.bbAlphaLoss(bbalpha.mcForward(m, xb, 2, ctx), yb, 0.5);
+  const optimizer = new nn.Optimizer(model, { rule: 'sgd', lr: 0.1 });
+  const first = await nn.trainStep(model, optimizer, loss, x, y, 1, { keepLoss: true }).loss.data();
+  return { backend: backend.description, loss: first[0] };
+})().catch((e) => ({ error: String(e && e.stack || e) }));
+</script>`;
+
 let browser: Browser;
 let server: { url: string; close: () => Promise<void> };
 let bytes: Uint8Array;
@@ -36,9 +53,9 @@ beforeAll(async () => {
   model.dispose();
   bytes = encodeSafetensors(file.tensors, file.metadata);
   inputs = (await randomUniform([3, 784], keyFor(3, 'user')).data()) as Float32Array;
-  const [row] = (await buildBrowserBundles({ entries: BROWSER_ENTRIES.filter((e: { name: string }) => e.name === 'infer') })) as { files: string[]; code: Record<string, string> }[];
-  const files: Record<string, string | Uint8Array> = { '/index.html': PAGE, '/model.safetensors': bytes, '/inputs.f32': new Uint8Array(inputs.buffer) };
-  for (const [name, text] of Object.entries(row!.code)) files[`/${name}`] = text;
+  const rows = (await buildBrowserBundles({ entries: BROWSER_ENTRIES })) as { files: string[]; code: Record<string, string> }[];
+  const files: Record<string, string | Uint8Array> = { '/index.html': PAGE, '/whole.html': WHOLE, '/model.safetensors': bytes, '/inputs.f32': new Uint8Array(inputs.buffer) };
+  for (const row of rows) for (const [name, text] of Object.entries(row.code)) files[`/${name}`] = text;
   server = await serveFiles(files);
   browser = await launchChromium();
 }, 120_000);
@@ -68,5 +85,17 @@ describe('infer.js in headless Chromium', () => {
       expect(Math.abs(got.mi[i]! - want.mutualInformation[i]!)).toBeLessThan(1e-4);
     }
     console.log(`infer.js in Chromium: ${got.backend}`);
+  }, 120_000);
+});
+
+describe('alphadrop.js in headless Chromium', () => {
+  it('loads from a plain module script and trains a BB-α step on WebGPU', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}whole.html`);
+    await page.waitForFunction('window.__whole !== undefined', { timeout: 30_000 });
+    const got = (await page.evaluate('window.__whole')) as { error?: string; backend: string; loss: number };
+    expect(got.error).toBeUndefined();
+    expect(got.backend).toMatch(/^webgpu/);
+    expect(Number.isFinite(got.loss) && got.loss > 0).toBe(true);
   }, 120_000);
 });
