@@ -87,6 +87,21 @@ export interface BoundPlan {
   destroy(): void;
 }
 
+/**
+ * Compiles one compute shader into a pipeline with an 'auto' layout; a validation error
+ * becomes an exception carrying the compiler's messages (line:column text).
+ */
+export async function compileProgram(device: GPUDevice, code: string, label: string, wait: <T>(p: Promise<T>) => Promise<T> = (p) => p, entryPoint = 'main'): Promise<GPUComputePipeline> {
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ code, label });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint }, label });
+  const err = await wait(device.popErrorScope());
+  if (!err) return pipeline;
+  const info = await wait(module.getCompilationInfo());
+  const msgs = info.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ');
+  throw new Error(`${label}: ${err.message}${msgs ? ` (${msgs})` : ''}`);
+}
+
 /** Compiles every program (validation errors become exceptions) and binds the data. */
 export async function bindPlan(device: GPUDevice, plan: GpuPlan, data: LadderData, wait: <T>(p: Promise<T>) => Promise<T> = (p) => p): Promise<BoundPlan> {
   const owned: GPUBuffer[] = [];
@@ -108,16 +123,13 @@ export async function bindPlan(device: GPUDevice, plan: GpuPlan, data: LadderDat
   const pipelines: GPUComputePipeline[] = [];
   const groups: GPUBindGroup[] = [];
   for (const [i, p] of plan.programs.entries()) {
-    device.pushErrorScope('validation');
-    // the helpers generated code calls (is_nan, f32_bits), appended as the backend's pipeline cache does
-    const module = device.createShaderModule({ code: wgslUtil.withPrelude(p.code), label: p.name });
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: p.name });
-    const err = await wait(device.popErrorScope());
-    if (err) {
-      const info = await wait(module.getCompilationInfo());
-      const msgs = info.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ');
+    let pipeline: GPUComputePipeline;
+    try {
+      // the helpers generated code calls (is_nan, f32_bits), appended as the backend's pipeline cache does
+      pipeline = await compileProgram(device, wgslUtil.withPrelude(p.code), p.name, wait);
+    } catch (e) {
       for (const b of owned) b.destroy();
-      throw new Error(`${p.name}: ${err.message}${msgs ? ` (${msgs})` : ''}`);
+      throw e;
     }
     const uniform = data.uniforms?.[i] ?? p.uniform;
     const entries = p.bindings.map((role, binding) => {
@@ -160,10 +172,18 @@ export async function runOnce(device: GPUDevice, b: BoundPlan, wait: <T>(p: Prom
   return raw;
 }
 
-/** Largest |got − want| / (scale + tiny) over the checked entries, and the first failure. */
-export function compare(got: ArrayLike<number>, ref: Expected, tol: number): { maxErr: number; bad: string | null } {
+/** The first checked entry outside the tolerance: its flat index, the value read back and the one expected. */
+export interface BadEntry {
+  index: number;
+  got: number;
+  want: number;
+  scale: number;
+}
+
+/** Largest |got − want| / (scale + tiny) over the checked entries, and the first failure (as text and as an entry). */
+export function compare(got: ArrayLike<number>, ref: Expected, tol: number): { maxErr: number; bad: string | null; first: BadEntry | null } {
   let maxErr = 0;
-  let bad: string | null = null;
+  let first: BadEntry | null = null;
   for (let t = 0; t < ref.idx.length; t++) {
     const i = ref.idx[t]!;
     const g = got[i]!;
@@ -171,13 +191,14 @@ export function compare(got: ArrayLike<number>, ref: Expected, tol: number): { m
     // identical values pass, non-finite ones included (NaN where NaN is expected)
     const err = Object.is(g, w) || g === w ? 0 : Math.abs(g - w) / (ref.scale[t]! + 1e-30);
     if (!(err <= tol)) {
-      bad ??= `entry ${i}: got ${g}, want ${w} (scale ${ref.scale[t]!.toExponential(2)})`;
+      first ??= { index: i, got: g, want: w, scale: ref.scale[t]! };
       maxErr = Number.isFinite(err) ? Math.max(maxErr, err) : Infinity;
       continue;
     }
     maxErr = Math.max(maxErr, err);
   }
-  return { maxErr, bad };
+  const bad = first && `entry ${first.index}: got ${first.got}, want ${first.want} (scale ${first.scale.toExponential(2)})`;
+  return { maxErr, bad, first };
 }
 
 const pow2ceil = (x: number) => 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(1, x))));
@@ -213,12 +234,22 @@ class PassTimer {
   }
 }
 
+/** What time() measured: R calls per window, the median and best ms per call, and the clock. */
+export interface Timing {
+  reps: number;
+  msPerCall: number;
+  msBest: number;
+  /** 'host' where the device has no timestamps, or they were implausible. */
+  clock: 'gpu' | 'host';
+}
+
 /**
  * R dispatches of the plan per submit, R doubled until one window lasts minMs (host clock),
  * then `windows` windows at that R: median and best ms per call, on the GPU's clock where it
  * has timestamps. The windows before the measured ones also warm the GPU up from idle clocks.
+ * The one timing implementation of the bench: the ladders and the kernel benchmark call it.
  */
-export async function time(device: GPUDevice, b: BoundPlan, opts: HarnessOptions = {}): Promise<{ reps: number; msPerCall: number; msBest: number; clock: 'gpu' | 'host' }> {
+export async function time(device: GPUDevice, b: BoundPlan, opts: HarnessOptions = {}): Promise<Timing> {
   const wait = opts.wait ?? ((p) => p);
   const minMs = opts.minMs ?? 200;
   const maxReps = opts.maxReps ?? 65536;
@@ -296,15 +327,9 @@ export async function validateAndTime(
 /** Buffer usage bits for entries that create their own buffers. */
 export const Usage = { MAP_READ, COPY_SRC, COPY_DST, UNIFORM, STORAGE } as const;
 
-/** Compiles a compute pipeline, failing with the compiler's messages on error. */
+/** Compiles a compute pipeline (with the WGSL helpers' prelude), failing with the compiler's messages on error. */
 export async function compilePipeline(device: GPUDevice, code: string, label: string, wait: <T>(p: Promise<T>) => Promise<T> = (p) => p): Promise<GPUComputePipeline> {
-  const plan: GpuPlan = { programs: [{ name: label, code, workgroups: [1, 1, 1], bindings: [] }] };
-  device.pushErrorScope('validation');
-  const module = device.createShaderModule({ code: wgslUtil.withPrelude(code), label });
-  const pipeline = device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const err = await wait(device.popErrorScope());
-  if (err) throw new Error(`${plan.programs[0]!.name}: ${err.message}`);
-  return pipeline;
+  return compileProgram(device, wgslUtil.withPrelude(code), label, wait);
 }
 
 /** Reads a buffer's first `bytes` back (one submit, one wait). */

@@ -7,6 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireNodeDevice, type NodeDevice } from '@alphadrop/kernels';
 
+export { fmtG, lpad, pad } from './table.js';
+export { randomF32 } from './data.js';
+
 export interface AdapterDescription {
   vendor: string;
   architecture: string;
@@ -69,20 +72,3 @@ export async function finish(nd: NodeDevice, code: number): Promise<never> {
   process.exit(code);
 }
 
-export const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-export const lpad = (s: string, n: number): string => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
-export const fmtG = (g: number): string => (g >= 1000 ? g.toFixed(0) : g >= 10 ? g.toFixed(1) : g.toFixed(2));
-
-/** Deterministic floats in [-1, 1) (mulberry32), the same on every machine. */
-export function randomF32(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    v[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return v;
-}

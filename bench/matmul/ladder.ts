@@ -25,17 +25,21 @@
 //   shape)  --report matmul-ladder.json (print the tables of a saved run, with --cublas; no device)
 
 import { readFileSync } from 'node:fs';
-import { keyFor } from '@alphadrop/core';
-import { applyDropout, keepThreshold, splitU64, type DropoutParams } from '@alphadrop/core/backend';
-import { gemm, matmulKernel, type GpuPlan } from '@alphadrop/kernels/modules';
+import { gemm, matmulKernel } from '@alphadrop/kernels/modules';
 import { numberFlag, parseFlags } from '../harness/cli.js';
-import { bindPlan, time, unfit, validateAndTime, type Expected, type LadderData } from '../harness/ladder.js';
+import { bindPlan, time, unfit, validateAndTime } from '../harness/ladder.js';
 import { benchDevice, describeAdapter, finish, fmtG, lpad, pad, printAdapter, randomF32, writeOut } from '../harness/node.js';
+import {
+  DROP, PLAIN, RUNG_HEADER, STEP_FUSION, asF32, dataOf, formatRung, fusionTag, geometry, mk, planOf, reference,
+  type Case, type Operands, type Result, type ShapeEntry,
+} from './cases.js';
 import {
   LADDER, type ConfigContext, type LadderConfig, type LadderProgram, type LadderRung, type MatmulFusion, type MatmulGeometry,
   type V3Config, type V4LadderConfig,
 } from './rungs.js';
 import SHAPES from './shapes.json';
+
+const MODEL_SHAPES: readonly ShapeEntry[] = SHAPES.mlp as ShapeEntry[];
 
 const flags = parseFlags(process.argv.slice(2));
 const quick = flags.quick === true;
@@ -54,42 +58,6 @@ const baseConfigs = typeof flags.configs === 'string' ? new Set(flags.configs.sp
 const baseLabel = (label: string) => label.replace(/\/s\d+/, '').replace(/\/mask$/, '');
 // --quick: one odd request (3 parts of K = 78: a partial last part); else a sweep per shape
 const splits = typeof flags.splits === 'string' ? flags.splits.split(',').map(Number) : quick ? [3] : [2, 4, 8, 16];
-
-interface Case {
-  label: string;
-  kind: 'square' | 'mlp' | 'odd' | 'fused';
-  M: number;
-  K: number;
-  N: number;
-  transA: boolean;
-  transB: boolean;
-  /** Batch of C; A's batch is `batch` or 1 (broadcast), B's is 1. */
-  batch: number;
-  aBatched: boolean;
-  /** The fusion the case runs with ('fused' cases: the BB-α step's dropout-fused products). */
-  fusion: MatmulFusion;
-}
-
-const PLAIN: MatmulFusion = { bias: false, relu: false, dropout: false };
-/** The step's fused products: a layer's forward (dropout on its input, bias, ReLU) and its weight gradient (dropout on x). */
-const STEP_FUSION: Record<'fwd' | 'dW', MatmulFusion> = { fwd: { dropout: true, bias: true, relu: true }, dW: { dropout: true, bias: false, relu: false } };
-const fusionTag = (f: MatmulFusion) => ['drop', f.bias && 'bias', f.relu && 'relu'].filter(Boolean).join('/');
-
-const mk = (kind: Case['kind'], M: number, K: number, N: number, transA = false, transB = false, batch = 1, aBatched = true, label?: string): Case => ({
-  label: label ?? `${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}${transA || transB ? ` ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}` : ''}`,
-  kind, M, K, N, transA, transB, batch, aBatched, fusion: PLAIN,
-});
-
-interface ShapeEntry {
-  label: string;
-  M: number;
-  K: number;
-  N: number;
-  transA: boolean;
-  transB: boolean;
-  fused?: 'fwd' | 'dW';
-}
-const MODEL_SHAPES: readonly ShapeEntry[] = SHAPES.mlp as ShapeEntry[];
 
 function cases(): Case[] {
   if (quick) {
@@ -115,142 +83,6 @@ function cases(): Case[] {
   });
   // The model shapes first: they are the real workload, and the budget cuts from the end.
   return [...mlp, ...fused, ...sizes.map((n) => mk('square', n, n, n, false, false, 1, true, `${n}^3`))];
-}
-
-function geometry(c: Case): MatmulGeometry {
-  const batchShape = c.batch > 1 ? [c.batch] : [];
-  return { M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, batchShape, aBatch: c.aBatched ? batchShape : [], bBatch: [] };
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Operands {
-  a: Float32Array;
-  b: Float32Array;
-  bias: Float32Array;
-}
-
-/** op(A) of batch z as rows [M][K] and op(B) as columns [N][K], in float64 (from `a` as given, e.g. dropout-masked). */
-function opRows(c: Case, a: ArrayLike<number>, b: ArrayLike<number>, z: number): { ar: Float64Array; bc: Float64Array } {
-  const { M, K, N } = c;
-  const aOff = c.aBatched ? z * M * K : 0;
-  const ar = new Float64Array(M * K);
-  const bc = new Float64Array(N * K);
-  for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) ar[i * K + k] = a[aOff + (c.transA ? k * M + i : i * K + k)]!;
-  for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) bc[j * K + k] = b[c.transB ? j * K + k : k * N + j]!;
-  return { ar, bc };
-}
-
-/** Flat output indices to check: all of them for small problems; else the last row, last column and random entries per batch. */
-function checkIndices(c: Case): Uint32Array {
-  const { M, N, K, batch } = c;
-  if (M * N * K * batch <= 1 << 27) return Uint32Array.from({ length: M * N * batch }, (_, i) => i);
-  const idx = new Set<number>();
-  const r = prng(99);
-  for (let z = 0; z < batch; z++) {
-    const base = z * M * N;
-    for (let j = 0; j < N; j++) idx.add(base + (M - 1) * N + j);
-    for (let i = 0; i < M; i++) idx.add(base + i * N + N - 1);
-    for (let s = 0; s < 1024; s++) idx.add(base + Math.floor(r() * M) * N + Math.floor(r() * N));
-  }
-  return Uint32Array.from([...idx].sort((x, y) => x - y));
-}
-
-
-function reference(c: Case, ops: Operands, fusion: MatmulFusion, drop: DropoutParams | null): Expected {
-  const idx = checkIndices(c);
-  const want = new Float64Array(idx.length);
-  const scale = new Float64Array(idx.length);
-  const a = fusion.dropout && drop ? applyDropout(ops.a, drop) : ops.a;
-  const { M, N, K } = c;
-  let z = -1;
-  let rows: { ar: Float64Array; bc: Float64Array } | null = null;
-  idx.forEach((flat, t) => {
-    const zz = Math.floor(flat / (M * N));
-    if (zz !== z) {
-      z = zz;
-      rows = opRows(c, a, ops.b, z);
-    }
-    const { ar, bc } = rows!;
-    const i = Math.floor((flat % (M * N)) / N);
-    const j = flat % N;
-    let s = 0;
-    let abs = 0;
-    for (let k = 0; k < K; k++) {
-      const p = ar[i * K + k]! * bc[j * K + k]!;
-      s += p;
-      abs += Math.abs(p);
-    }
-    if (fusion.bias) {
-      s += ops.bias[j]!;
-      abs += Math.abs(ops.bias[j]!);
-    }
-    if (fusion.relu) s = Math.max(s, 0);
-    want[t] = s;
-    scale[t] = abs;
-  });
-  return { idx, want, scale };
-}
-
-// dropout layer 2 at a step past 2^32, so the mask's high step word (c3) is exercised
-const DROP: DropoutParams = { keepProb: 0.7, key: keyFor(12345, 'trainDropout'), counter: [2, ...splitU64('matmul-ladder', 'step', 2 ** 32 + 5)] };
-
-function dropUniform(d: DropoutParams): Uint32Array {
-  // the generator's Drop layout: [k0, k1, c1, c2, c3, threshold, scale (f32 bits), pad]
-  const scale = new Uint32Array(new Float32Array([1 / d.keepProb]).buffer)[0]!;
-  return Uint32Array.from([d.key[0], d.key[1], d.counter[0], d.counter[1], d.counter[2], keepThreshold(d.keepProb), scale, 0]);
-}
-
-/** A rung's plan: its own when it has several programs, else its program bound in the fused linear's order. */
-function planOf(p: LadderProgram, name: string, fusion: MatmulFusion): GpuPlan {
-  if (p.plan) return p.plan;
-  return {
-    programs: [
-      { name, code: p.code, workgroups: p.workgroups, bindings: ['in0', 'in1', ...(fusion.bias ? (['in2'] as const) : []), 'out', ...(fusion.dropout ? (['uniform'] as const) : [])] },
-    ],
-  };
-}
-
-function dataOf(c: Case, ops: Operands, fusion: MatmulFusion): LadderData {
-  return { inputs: [ops.a, ops.b, ...(fusion.bias ? [ops.bias] : [])], outWords: c.M * c.N * c.batch, ...(fusion.dropout ? { uniforms: [dropUniform(DROP)] } : {}) };
-}
-
-const asF32 = (raw: ArrayBuffer) => new Float32Array(raw);
-
-interface Result {
-  version: string;
-  config: string;
-  shape: string;
-  kind: Case['kind'];
-  M: number;
-  K: number;
-  N: number;
-  transA: boolean;
-  transB: boolean;
-  batch: number;
-  workgroups: readonly [number, number, number];
-  threads: number;
-  status: 'ok' | 'invalid' | 'compile-error' | 'skipped' | 'unfit';
-  note?: string;
-  maxErr?: number;
-  compileMs?: number;
-  reps?: number;
-  msPerCall?: number;
-  gflops?: number;
-  /** The best measured window (msPerCall and gflops are the median's). */
-  msBest?: number;
-  clock?: 'gpu' | 'host';
-  /** The programs of a multi-program rung (mask pass, GEMM, split reduction), by name. */
-  programs?: string;
 }
 
 /** The step's fused products: the chooser, then the tiles it picks among, unsplit and split as the chooser would, with the mask in the load and in a pass. */
@@ -355,11 +187,8 @@ async function main(): Promise<void> {
   }
 
   // ---- the sweep
-  console.log('\nversion config                       shape                                    valid      max err    GFLOP/s   ms/call   (best)     R  compile ms');
-  const line = (r: Result) =>
-    console.log(
-      `${pad(r.version, 7)} ${pad(r.config, 30)} ${pad(r.shape, 40)} ${pad(r.status, 8)} ${lpad(r.maxErr !== undefined ? r.maxErr.toExponential(2) : '', 10)} ${lpad(r.gflops !== undefined ? fmtG(r.gflops) : '', 10)} ${lpad(r.msPerCall !== undefined ? r.msPerCall.toPrecision(4) : '', 9)} ${lpad(r.msBest !== undefined ? r.msBest.toPrecision(4) : '', 9)} ${lpad(r.reps !== undefined ? String(r.reps) : '', 5)} ${lpad(r.compileMs !== undefined ? r.compileMs.toFixed(0) : '', 8)}${r.note ? `  ${r.note}` : ''}`,
-    );
+  console.log(`\n${RUNG_HEADER}`);
+  const line = (r: Result) => console.log(formatRung(r));
   for (const c of cases()) {
     const g = geometry(c);
     const ops: Operands = { a: randomF32(c.M * c.K * (c.aBatched ? c.batch : 1), 11), b: randomF32(c.K * c.N, 12), bias: randomF32(c.N, 13) };

@@ -1,77 +1,15 @@
-// The BB-α training step (mlp-problem.ts) in TensorFlow.js on its pure-JS 'cpu' backend,
-// written as a tfjs user would write it for speed: variables, tf.dropout, the fused
-// matMul + bias + ReLU, tf.logSoftmax / tf.logSumExp, and SGD through optimizer.minimize.
+// The BB-α training step (mlp-problem.ts) in TensorFlow.js on its pure-JS 'cpu' backend, in
+// Node: tfjs loaded through the run-time bundle (tfjs-loader.ts), the step itself is
+// tfjs-step.ts's.
 
-import type { Tensor, Variable } from '@tensorflow/tfjs-core';
-import { ALPHA, KEEP, LEARNING_RATE, WEIGHT_DECAY, type MlpProblem, type StepLibrary, type StepRunner } from '../step/mlp-problem.js';
-import { loadTfjsCpu, type Tfjs } from './tfjs-loader.js';
+import { loadTfjsCpu } from './tfjs-loader.js';
+import { tfjsLibrary } from './tfjs-step.js';
+import type { StepLibrary } from '../step/mlp-problem.js';
 
 export async function tfjsCpuLibrary(): Promise<StepLibrary> {
   const tf = await loadTfjsCpu();
   tf.enableProdMode(); // silences the "install tfjs-node" banner; no effect on the kernels
   if (!(await tf.setBackend('cpu')) || tf.getBackend() !== 'cpu') throw new Error("tf.setBackend('cpu') failed");
   await tf.ready();
-  return {
-    name: 'tfjs-cpu',
-    detail: `@tensorflow/tfjs-core ${tf.version_core}, backend 'cpu' (plain JS)`,
-    build: (p, fixedMasks, lr = LEARNING_RATE) => buildStep(tf, p, fixedMasks, lr),
-  };
-}
-
-let instance = 0;
-
-function buildStep(tf: Tfjs, p: MlpProblem, fixedMasks: boolean, lr: number): StepRunner {
-  const { M, K, sizes } = p.cfg;
-  const L = sizes.length - 1;
-  const N = M * K;
-  const D = sizes[0]!;
-  const C = sizes[L]!;
-  const tag = `bench${instance++}`; // variable names are global in tfjs
-  const Ws: Variable[] = p.Ws.map((w, l) => tf.variable(tf.tensor2d(w, [sizes[l]!, sizes[l + 1]!]), true, `${tag}/W${l}`));
-  const bs: Variable[] = p.bs.map((b, l) => tf.variable(tf.tensor1d(b), true, `${tag}/b${l}`));
-  const x = tf.tensor2d(p.x, [M, D]);
-  const y = tf.tensor1d(p.y, 'int32');
-  const masks = fixedMasks && p.masks ? p.masks.map((m, l) => tf.tensor2d(m, [N, sizes[l]!])) : null;
-  const optimizer = tf.train.sgd(lr);
-  let lastLoss: Tensor | null = null;
-
-  // tf.dropout(h, rate) = h · floor(uniform + keep) / keep, a fresh draw per call
-  const dropout = (h: Tensor, l: number): Tensor => (masks ? tf.div(tf.mul(h, masks[l]!), KEEP) : tf.dropout(h, 1 - KEEP));
-
-  const loss = (): Tensor => {
-    let h: Tensor = tf.reshape(tf.tile(tf.expandDims(x, 1), [1, K, 1]), [N, D]);
-    for (let l = 0; l < L; l++) {
-      h = tf.fused.matMul({ a: dropout(h, l), b: Ws[l]!, bias: bs[l]!, activation: l < L - 1 ? 'relu' : 'linear' });
-    }
-    const logp = tf.reshape(tf.logSoftmax(h), [M, K, C]);
-    const oneHot = tf.reshape(tf.cast(tf.oneHot(y, C), 'float32'), [M, 1, C]);
-    const ll = tf.sum(tf.mul(logp, oneHot), 2); // [M, K]
-    const perInput = tf.mul(tf.sub(tf.logSumExp(tf.mul(ll, ALPHA), 1), Math.log(K)), -1 / ALPHA);
-    const sq = tf.addN(Ws.map((W) => tf.sum(tf.square(W))));
-    return tf.add(tf.mean(perInput), tf.mul(sq, WEIGHT_DECAY));
-  };
-
-  return {
-    step: () => {
-      const value = optimizer.minimize(() => loss() as ReturnType<typeof tf.scalar>, true, [...Ws, ...bs]);
-      lastLoss?.dispose();
-      lastLoss = value;
-    },
-    readLoss: async () => {
-      if (lastLoss === null) throw new Error('readLoss before the first step');
-      await bs[L - 1]!.data(); // the update has run too (it has: the cpu backend is eager)
-      return (await lastLoss.data())[0]!;
-    },
-    params: async () => ({
-      Ws: await Promise.all(Ws.map(async (W) => Float32Array.from(await W.data()))),
-      bs: await Promise.all(bs.map(async (b) => Float32Array.from(await b.data()))),
-    }),
-    liveTensors: () => tf.memory().numTensors,
-    dispose: () => {
-      tf.dispose([...Ws, ...bs, x, y, ...(masks ?? [])]);
-      lastLoss?.dispose();
-      lastLoss = null;
-      optimizer.dispose();
-    },
-  };
+  return tfjsLibrary(tf, 'tfjs-cpu', `@tensorflow/tfjs-core ${tf.version_core}, backend 'cpu' (plain JS)`);
 }

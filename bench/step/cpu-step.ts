@@ -18,29 +18,18 @@
 
 import { getBackend, memory, setBackend, tidy } from '@alphadrop/core';
 import { ProfilingBackend } from './profile-backend.js';
-import {
-  fmt,
-  formatTable,
-  listFlag,
-  loadNote,
-  machineName,
-  numberFlag,
-  parseFlags,
-  ratio,
-  timeStepsInterleaved,
-  type Flags,
-  type StepTiming,
-} from '../harness/cli.js';
+import { fmt, listFlag, loadNote, machineName, numberFlag, parseFlags, processCpuMs, type Flags } from '../harness/cli.js';
 import {
   KEEP,
   MODELS,
   makeProblem,
   referenceGradientSelfCheck,
-  referenceStep,
   type MlpConfig,
   type StepLibrary,
 } from './mlp-problem.js';
 import { alphadropLibrary, cpuThreadStats, dropoutMask, startCpuThreads } from './step-alphadrop.js';
+import { checkOne, formatChecks, type CheckRow } from './check-step.js';
+import { STEP_TABLE_NOTE, formatStepTimings, timeLibraries } from './step-table.js';
 import { jaxWasmLibrary } from '../peers/step-jax.js';
 import { tfjsCpuLibrary } from '../peers/step-tfjs.js';
 
@@ -67,50 +56,6 @@ async function loadLibraries(keys: readonly string[]): Promise<StepLibrary[]> {
 }
 
 // ---------------------------------------------------------------- validation
-
-interface CheckRow {
-  lib: string;
-  problem: string;
-  loss: number;
-  refLoss: number;
-  lossRelErr: number;
-  paramErr: number;
-  gradScale: number;
-  ok: boolean;
-}
-
-const LOSS_REL_TOL = 1e-4;
-const GRAD_REL_TOL = 1e-5;
-
-/**
- * One step with lr = 1 (so the update is exactly W − g) against float64. masks 'fixed': the
- * problem's own masks fed to the library; 'random': the library's random path, its first
- * step's masks reproduced on the host for the reference (libraries with firstStepMasks).
- */
-async function checkOne(lib: StepLibrary, cfg: MlpConfig, label: string, seed: number, masks: 'fixed' | 'random'): Promise<CheckRow> {
-  const prob = makeProblem(cfg, seed, masks === 'fixed');
-  if (masks === 'random') prob.masks = lib.firstStepMasks!(cfg);
-  const ref = referenceStep(prob, 1);
-  const runner = lib.build(prob, masks === 'fixed', 1);
-  try {
-    runner.step();
-    const loss = await runner.readLoss();
-    const got = await runner.params();
-    let paramErr = 0;
-    const cmp = (a: Float32Array, b: Float64Array) => {
-      for (let i = 0; i < a.length; i++) paramErr = Math.max(paramErr, Math.abs(a[i]! - b[i]!));
-    };
-    got.Ws.forEach((w, l) => cmp(w, ref.newWs[l]!));
-    got.bs.forEach((b, l) => cmp(b, ref.newbs[l]!));
-    let gradScale = 0;
-    for (const g of [...ref.gW, ...ref.gb]) for (const v of g) gradScale = Math.max(gradScale, Math.abs(v));
-    const lossRelErr = Math.abs(loss - ref.loss) / Math.max(1e-12, Math.abs(ref.loss));
-    const ok = lossRelErr <= LOSS_REL_TOL && paramErr <= GRAD_REL_TOL * Math.max(1, gradScale);
-    return { lib: lib.name, problem: `${label}, ${masks} masks`, loss, refLoss: ref.loss, lossRelErr, paramErr, gradScale, ok };
-  } finally {
-    runner.dispose();
-  }
-}
 
 interface MaskStats {
   keepFraction: number;
@@ -171,23 +116,7 @@ async function validate(libs: readonly StepLibrary[], model: 'small' | 'large', 
         rows.push(await checkOne(lib, c, label, 99, masks));
         if (c !== MODELS.tiny) console.log(`  checked ${lib.name} on ${label} (${masks} masks) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
-  console.log(
-    '\n' +
-      formatTable(
-        ['library', 'problem (one step, lr = 1)', 'loss', 'float64 loss', 'rel err', 'max|Δ(W−g)|', 'max|g|', ''],
-        rows.map((r) => [
-          r.lib,
-          r.problem,
-          r.loss.toPrecision(8),
-          r.refLoss.toPrecision(8),
-          r.lossRelErr.toExponential(1),
-          r.paramErr.toExponential(1),
-          r.gradScale.toExponential(1),
-          r.ok ? 'ok' : 'FAIL',
-        ]),
-        2,
-      ),
-  );
+  console.log(`\n${formatChecks(rows)}`);
   let ok = fdOk && rows.every((r) => r.ok);
   if (libs.some((l) => l.name === 'alphadrop')) {
     const s = alphadropMaskStats(cfg.M * cfg.K, cfg.sizes[0]!);
@@ -202,44 +131,6 @@ async function validate(libs: readonly StepLibrary[], model: 'small' | 'large', 
 }
 
 // ---------------------------------------------------------------- timing
-
-interface TimingRow {
-  lib: StepLibrary;
-  timing: StepTiming;
-  liveBefore: number;
-  liveAfter: number;
-}
-
-/** All libraries built on one problem, then timed with interleaved repetitions. */
-async function timeLibraries(libs: readonly StepLibrary[], cfg: MlpConfig, flags: Flags): Promise<TimingRow[]> {
-  const prob = makeProblem(cfg, 42, false);
-  const runners = libs.map((lib) => lib.build(prob, false));
-  try {
-    const timings = await timeStepsInterleaved(
-      runners,
-      {
-        warmup: numberFlag(flags, 'warmup', 3),
-        minSteps: numberFlag(flags, 'steps', 20),
-        minMs: numberFlag(flags, 'min-ms', 2000),
-        maxSteps: numberFlag(flags, 'max-steps', 200),
-        repetitions: numberFlag(flags, 'reps', 5),
-        lossEvery: 10,
-      },
-      (j, r, ms) => console.log(`  rep ${r + 1}: ${libs[j]!.name} ${fmt(ms)} ms/step (${loadNote()})`),
-    );
-    const rows: TimingRow[] = [];
-    for (const [j, runner] of runners.entries()) {
-      // live tensors now vs after one more step: equal means the loop does not leak
-      const liveBefore = runner.liveTensors();
-      runner.step();
-      await runner.readLoss();
-      rows.push({ lib: libs[j]!, timing: timings[j]!, liveBefore, liveAfter: runner.liveTensors() });
-    }
-    return rows;
-  } finally {
-    for (const r of runners) r.dispose();
-  }
-}
 
 // ---------------------------------------------------------------- profile
 
@@ -311,25 +202,16 @@ async function main(): Promise<number> {
 
   console.log(`\ntiming (${loadNote()} at start)`);
   const memBefore = memory().tensors;
-  const rows = await timeLibraries(libs, cfg, flags);
-  const base = rows.find((r) => r.lib.name === 'alphadrop')?.timing.msPerStep ?? NaN; // the composed form
-  console.log(
-    `\n${model} model ${cfg.sizes.join('-')}, ${cfg.M * cfg.K} rows: median ms/step (wall); ` +
-      `ratio = library's time / alphadrop's (> 1: alphadrop is faster); CPU ms/step counts all threads\n` +
-      formatTable(
-        ['library', 'ms/step', 'vs alphadrop', 'CPU ms/step', 'steps×reps', 'rep ms/step', 'last loss', 'live tensors'],
-        rows.map((r) => [
-          r.lib.name,
-          fmt(r.timing.msPerStep),
-          ratio(r.timing.msPerStep, base),
-          fmt(r.timing.cpuMsPerStep),
-          `${r.timing.stepsPerRep}×${r.timing.repMs.length}`,
-          r.timing.repMs.map((ms) => fmt(ms / r.timing.stepsPerRep, 1)).join(' / '),
-          fmt(r.timing.lastLoss, 4),
-          Number.isNaN(r.liveBefore) ? 'n/a' : `${r.liveBefore} → ${r.liveAfter}`,
-        ]),
-      ),
-  );
+  const rows = await timeLibraries(libs, cfg, {
+    warmup: numberFlag(flags, 'warmup', 3),
+    minSteps: numberFlag(flags, 'steps', 20),
+    minMs: numberFlag(flags, 'min-ms', 2000),
+    maxSteps: numberFlag(flags, 'max-steps', 200),
+    repetitions: numberFlag(flags, 'reps', 5),
+    lossEvery: 10,
+    cpuClock: processCpuMs,
+  }, (lib, r, ms) => console.log(`  rep ${r + 1}: ${lib} ${fmt(ms)} ms/step (${loadNote()})`));
+  console.log(`\n${model} model ${cfg.sizes.join('-')}, ${cfg.M * cfg.K} rows: ${STEP_TABLE_NOTE}; CPU ms/step counts all threads\n${formatStepTimings(rows)}`);
   const pool = cpuThreadStats();
   if (pool)
     console.log(
