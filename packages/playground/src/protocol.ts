@@ -43,7 +43,10 @@ export const DEFAULT_CONFIG: TrainConfig = {
   backend: 'auto',
 };
 
-/** Where the worker fetches the data from (URLs relative to the page). */
+/**
+ * Where the worker fetches the data from: gzipped IDX files. A relative URL resolves against
+ * the worker script's URL (the page's too when both are served from one folder).
+ */
 export interface DataUrls {
   mnistTrainImages: string;
   mnistTrainLabels: string;
@@ -53,7 +56,17 @@ export interface DataUrls {
   fashionLabels: string;
 }
 
-/** The MC predictive distribution of one input under one model. */
+/**
+ * The MC predictive distribution of one input under one model: K = config.testSamples
+ * samples in one forward pass, masks under predictionKey({ seed: config.seed, pass: 0 }).
+ * Node reproduces it from the model's exported checkpoint (same masks, probabilities within
+ * 1e-5, same argmax on every backend):
+ *   const { model } = modelFromCheckpoint(decodeSafetensors(bytes));
+ *   mcPredictProbs(model, tensor(pixels, [1, 784]), K, { seed, pass: 0, chunk: K });
+ * or predictClasses(loadPredictor(bytes), pixels, { samples: K, seed, pass: 0 }) of
+ * @alphadrop/bbalpha/infer. (`chunk: K` matters only for K > 10: mcPredictProbs draws
+ * 10 samples per pass by default, and each pass its own masks.)
+ */
 export interface Prediction {
   alpha: number;
   /** Mean of the K softmax outputs, 10 classes. */
@@ -78,24 +91,34 @@ export type Request =
   | { type: 'ood'; id: number }
   /** The model of one α as a checkpoint (safetensors, the format `alphadrop` reads in Node). */
   | { type: 'export'; id: number; alpha: number }
-  /** Replaces the model of the checkpoint's α (or adds it) with the checkpoint's weights. */
+  /**
+   * Replaces the model of the checkpoint's α (or adds it) with the checkpoint's weights (and
+   * Adam's state and step count, when the file holds them). A checkpoint of another
+   * architecture (hidden widths, dropout rate) is refused: 'failed' with a DataError message.
+   */
   | { type: 'import'; id: number; bytes: Uint8Array };
 
 export interface CurvePoint {
   alpha: number;
+  /** Optimizer steps this model has taken (models restored from a checkpoint keep its count). */
   step: number;
+  /** Epochs done, fractional: step / ⌊trainSize / batchSize⌋. */
   epoch: number;
   /** Mean BB-α training loss since the previous point. */
   loss: number;
   /** MC test accuracy and mean test log-likelihood, when this point has an evaluation. */
   testAccuracy?: number;
   testLogLikelihood?: number;
-  /** Minibatch training accuracy (MC mean over the K samples) since the previous point. */
+  /** MC training accuracy (mean of the K softmax samples) on the minibatch of the point's last step, after that step. */
   trainAccuracy: number;
 }
 
 export type Reply =
   | { type: 'ready'; backend: 'webgpu' | 'cpu'; adapter: string; fallbackReason?: string; config: TrainConfig }
+  /**
+   * After every training slice (~75 ms) the points it completed, and the slice's session
+   * steps (one step of every model) per second; once with paused: true when training pauses.
+   */
   | { type: 'progress'; points: CurvePoint[]; stepsPerSecond: number; paused: boolean }
   | { type: 'predicted'; id: number; predictions: Prediction[] }
   | {
@@ -103,7 +126,7 @@ export type Reply =
       id: number;
       eta: number;
       rows: { alpha: number; accuracy: number; meanEntropy: number }[];
-      /** The first few attacked images (784 values each), for display. */
+      /** The first few attacked images (784 values each; attacked against the first α's model), for display. */
       images: Float32Array[];
     }
   | {
