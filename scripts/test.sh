@@ -9,7 +9,7 @@
 #      ../shared/data beside the checkout, else the fetch cache (`alphadrop data fetch`).
 #      Without any, the suites that need full data sets run on the embedded samples; with
 #      CI=true a missing data directory fails the run.
-#   3. type-checks, checks for import cycles (dependency-cruiser), checks the API reference
+#   3. builds the Wasm kernels when missing, type-checks, checks for import cycles (dependency-cruiser), checks the API reference
 #      (TypeDoc, no output), then runs vitest (extra arguments go to vitest); all four run,
 #      any failing fails the command.
 # `scripts/test.sh --dry-run` prints what it would install and run, and changes nothing.
@@ -150,6 +150,10 @@ if [ $dry_run -eq 1 ]; then
   exit 0
 fi
 # All run even when the first fails, so one run reports everything; any failing fails it.
+# The Wasm kernels' generated module (scripts/build-wasm.mjs; npm ci's "prepare" makes it, and a
+# checkout from before the kernels existed may lack it): type-checking imports it.
+step "Wasm kernels (built from packages/core/wasm when their sources changed)"
+npm run -s build:wasm
 step "typecheck"
 typecheck=0
 npx tsc -p tsconfig.json --noEmit || typecheck=$?

@@ -1,10 +1,11 @@
 // CPU matmul ladder: alphadrop's matmul on square sizes and on the skinny shapes of the
 // benchmarked MLP step (forward, dW = uᵀ·dz, dX = dz·Wᵀ), f32, side by side with
-// TensorFlow.js's cpu backend and jax-js's Wasm backend in one process. Every library's
+// alphadrop's WebAssembly SIMD128 GEMM (not yet behind any backend: called directly, one
+// thread), TensorFlow.js's cpu backend and jax-js's Wasm backend in one process. Every library's
 // result is validated against a float64 dot product on a sample of entries before it is
 // timed.
 //
-//   node scripts/run-ts.mjs bench/peers/cpu-matmul.ts [--libs alphadrop,tfjs,jax]
+//   node scripts/run-ts.mjs bench/peers/cpu-matmul.ts [--libs alphadrop,wasm,tfjs,jax]
 //        [--shapes square,mlp] [--warmup 2] [--reps 5] [--min-ms 250] [--workers N]
 //
 // Shapes are (M, K, N): C [M, N] = op(A)·op(B), op(A) [M, K], op(B) [K, N]. "TN" stores
@@ -16,6 +17,8 @@ import { fmt, formatTable, listFlag, loadNote, machineName, median, numberFlag, 
 import { seededUniform } from '../step/mlp-problem.js';
 import { startCpuThreads } from '../step/step-alphadrop.js';
 import { initJax } from './step-jax.js';
+// The Wasm GEMM is not exported by a package entry until a backend uses it.
+import { initWasm, wasmGemm } from '../../packages/core/src/cpu/wasm/index.js';
 import { loadTfjsCpu, type Tfjs } from './tfjs-loader.js';
 
 interface MatmulCase {
@@ -142,6 +145,27 @@ function alphadropMatmul(threads: string): MatmulLibrary {
   };
 }
 
+function wasmMatmul(): MatmulLibrary {
+  return {
+    name: 'alphadrop wasm',
+    detail: 'packages/core/src/cpu/wasm wasmGemm(M, N, K, a, b, out) on f32 host arrays, transposes as strides; one thread',
+    prepare: (c, ops) => {
+      const a = { data: ops.a, off: 0, rs: c.transA ? 1 : c.K, cs: c.transA ? c.M : 1 };
+      const b = { data: ops.b, off: 0, rs: c.transB ? 1 : c.N, cs: c.transB ? c.K : 1 };
+      const run = (): Float32Array => {
+        const out = new Float32Array(c.M * c.N); // a fresh result per call, as the other libraries make
+        wasmGemm(c.M, c.N, c.K, a, b, out);
+        return out;
+      };
+      return {
+        result: async () => run(),
+        call: async () => void run(),
+        dispose: () => {},
+      };
+    },
+  };
+}
+
 function tfjsMatmul(tf: Tfjs): MatmulLibrary {
   return {
     name: 'tfjs-cpu',
@@ -236,7 +260,7 @@ async function timeShape(libs: readonly MatmulLibrary[], c: MatmulCase, ops: Ope
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
   if (flags.help || flags.h) {
-    console.log('usage: node scripts/run-ts.mjs bench/peers/cpu-matmul.ts [--libs alphadrop,tfjs,jax] [--shapes square,mlp] [--warmup 2] [--reps 5] [--min-ms 250] [--workers N]');
+    console.log('usage: node scripts/run-ts.mjs bench/peers/cpu-matmul.ts [--libs alphadrop,wasm,tfjs,jax] [--shapes square,mlp] [--warmup 2] [--reps 5] [--min-ms 250] [--workers N]');
     return 0;
   }
   const o = { warmup: numberFlag(flags, 'warmup', 2), reps: numberFlag(flags, 'reps', 5), minMs: numberFlag(flags, 'min-ms', 250) };
@@ -244,20 +268,23 @@ async function main(): Promise<number> {
   const cases = [...SQUARE, ...MLP].filter((c) => groups.includes(c.group));
   const libs: MatmulLibrary[] = [];
   // alphadrop first: the ratios are against it
-  const keys = listFlag(flags, 'libs', ['alphadrop', 'tfjs', 'jax']).sort((a, b) => Number(b === 'alphadrop') - Number(a === 'alphadrop'));
+  const keys = listFlag(flags, 'libs', ['alphadrop', 'wasm', 'tfjs', 'jax']).sort((a, b) => Number(b === 'alphadrop') - Number(a === 'alphadrop'));
   for (const k of keys) {
     if (k === 'alphadrop') libs.push(alphadropMatmul(await startCpuThreads(flags.workers === undefined ? undefined : numberFlag(flags, 'workers', 0))));
-    else if (k === 'tfjs') {
+    else if (k === 'wasm') {
+      if (!(await initWasm())) throw new Error('the WebAssembly SIMD GEMM could not be loaded here');
+      libs.push(wasmMatmul());
+    } else if (k === 'tfjs') {
       const tf = await loadTfjsCpu();
       tf.enableProdMode();
       if (!(await tf.setBackend('cpu'))) throw new Error("tf.setBackend('cpu') failed");
       libs.push(tfjsMatmul(tf));
     } else if (k === 'jax') libs.push(jaxMatmul(await initJax('wasm')));
-    else throw new Error(`unknown library '${k}' (expected alphadrop, tfjs, jax)`);
+    else throw new Error(`unknown library '${k}' (expected alphadrop, wasm, tfjs, jax)`);
   }
   const hasOurs = libs[0]?.name === 'alphadrop';
   console.log(`machine: ${machineName()}`);
-  for (const lib of libs) console.log(`  ${lib.name.padEnd(12)} ${lib.detail}`);
+  for (const lib of libs) console.log(`  ${lib.name.padEnd(15)} ${lib.detail}`);
   console.log(`f32; each result checked against float64 on 204 entries (|err| ≤ 1e-5·Σ|a·b|) before timing; median of ${o.reps} interleaved runs of ≥ ${o.minMs} ms; ${loadNote()} at start\n`);
 
   const rows: string[][] = [];
