@@ -2,7 +2,7 @@
 // alphadrop, TensorFlow.js (cpu backend) and jax-js (Wasm backend, jit), side by side in
 // one process on the same deterministic problem. The protocol follows ../shared/peers.
 //
-//   node scripts/run-ts.mjs bench/step/cpu-step.ts [--model small|large] [--libs alphadrop,where,fused,tfjs,jax]
+//   node scripts/run-ts.mjs bench/step/cpu-step.ts [--model small|large] [--libs alphadrop,where,fused,wasm,fused-wasm,tfjs,jax]
 //        [--warmup 3] [--steps 20] [--reps 5] [--min-ms 2000] [--max-steps 200]
 //        [--workers N] [--no-check] [--check-only] [--full-check] [--force]
 //        [--profile]  (instead of timing: alphadrop's time per primitive over --steps 10 steps)
@@ -28,6 +28,7 @@ import {
   type StepLibrary,
 } from './mlp-problem.js';
 import { alphadropLibrary, cpuThreadStats, dropoutMask, startCpuThreads } from './step-alphadrop.js';
+import { onCpuKind } from './step-alphadrop-wasm.js';
 import { checkOne, formatChecks, type CheckRow } from './check-step.js';
 import { STEP_TABLE_NOTE, formatStepTimings, timeLibraries } from './step-table.js';
 import { jaxWasmLibrary } from '../peers/step-jax.js';
@@ -35,9 +36,10 @@ import { tfjsCpuLibrary } from '../peers/step-tfjs.js';
 
 /**
  * --libs keys: alphadrop (composed ops, dropout by mul: the ratio base), where (composed ops,
- * dropout by where), fused (alphadrop's fused primitives), tfjs, jax.
+ * dropout by where), fused (alphadrop's fused primitives), wasm and fused-wasm (alphadrop and
+ * fused on the opt-in cpuBackend('wasm'): f32 matmuls on the WebAssembly SIMD GEMM), tfjs, jax.
  */
-const LIB_KEYS = ['alphadrop', 'where', 'fused', 'tfjs', 'jax'] as const;
+const LIB_KEYS = ['alphadrop', 'where', 'fused', 'wasm', 'fused-wasm', 'tfjs', 'jax'] as const;
 const DEFAULT_LIBS = ['alphadrop', 'fused', 'tfjs', 'jax'];
 type LibKey = (typeof LIB_KEYS)[number];
 
@@ -49,6 +51,8 @@ async function loadLibraries(keys: readonly string[]): Promise<StepLibrary[]> {
     if (key === 'alphadrop') libs.push(alphadropLibrary({ variant: 'composed', dropout: 'mul' }));
     else if (key === 'where') libs.push(alphadropLibrary({ variant: 'composed', dropout: 'where' }));
     else if (key === 'fused') libs.push(alphadropLibrary({ variant: 'fused' }));
+    else if (key === 'wasm') libs.push(onCpuKind(alphadropLibrary({ variant: 'composed', dropout: 'mul' }), 'wasm', 'alphadrop wasm'));
+    else if (key === 'fused-wasm') libs.push(onCpuKind(alphadropLibrary({ variant: 'fused' }), 'wasm', 'alphadrop fused wasm'));
     else if (key === 'tfjs') libs.push(await tfjsCpuLibrary());
     else libs.push(await jaxWasmLibrary());
   }
@@ -164,7 +168,7 @@ async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
   if (flags.help || flags.h) {
     console.log(
-      'usage: node scripts/run-ts.mjs bench/step/cpu-step.ts [--model small|large] [--libs alphadrop,where,fused,tfjs,jax]\n' +
+      'usage: node scripts/run-ts.mjs bench/step/cpu-step.ts [--model small|large] [--libs alphadrop,where,fused,wasm,fused-wasm,tfjs,jax]\n' +
         '  [--warmup 3] [--steps 20] [--reps 5] [--min-ms 2000] [--max-steps 200]\n' +
         '  [--workers N (alphadrop CPU worker threads)] [--no-check] [--check-only] [--full-check] [--force]\n' +
         '  [--profile (instead of timing: alphadrop time per primitive over --steps 10 steps)]',

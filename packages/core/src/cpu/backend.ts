@@ -86,7 +86,7 @@ export function createReferenceBackend(opts?: CpuBackendOptions): CpuBackend {
   return new CpuBackend('cpu-reference', referenceKernels, opts);
 }
 
-/** The CPU backend with optimised kernels merged over the oracle. */
-export function createCpuBackend(fast: Partial<CpuKernelTable>, opts?: CpuBackendOptions): CpuBackend {
-  return new CpuBackend('cpu', { ...referenceKernels, ...fast } as CpuKernelTable, opts);
+/** The CPU backend with optimised kernels merged over the oracle (`name`: 'cpu', or 'cpu-wasm' for that kind). */
+export function createCpuBackend(fast: Partial<CpuKernelTable>, opts?: CpuBackendOptions, name = 'cpu'): CpuBackend {
+  return new CpuBackend(name, { ...referenceKernels, ...fast } as CpuKernelTable, opts);
 }

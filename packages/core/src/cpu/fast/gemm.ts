@@ -136,7 +136,7 @@ export function gemm(
   if (K === 0) {
     if (accumulate) return;
     for (let i = 0; i < M; i++) dst.fill(0, dOff + i * ldd, dOff + i * ldd + N);
-    if (epilogue) finish(new Float64Array(N), 0, M, N, dst, dOff, ldd, epilogue);
+    if (epilogue) applyEpilogue(new Float64Array(N), 0, M, N, dst, dOff, ldd, epilogue);
     return;
   }
   const Mp = Math.ceil(M / MR) * MR;
@@ -148,7 +148,7 @@ export function gemm(
   runTiles(s.Ap, Bp, s.C, M, N, K);
   const C = s.C;
   releaseLargeGemmScratch(); // no giant buffers kept between calls
-  if (epilogue) finish(C, Np, M, N, dst, dOff, ldd, epilogue);
+  if (epilogue) applyEpilogue(C, Np, M, N, dst, dOff, ldd, epilogue);
   else if (accumulate) {
     for (let i = 0; i < M; i++) {
       const d = dOff + i * ldd;
@@ -171,8 +171,11 @@ function pack(v: MatView, off: number, rs: number, ks: number, R: number, K: num
   else packPanels(v.data, off, rs, ks, R, K, P);
 }
 
-/** dst[i, j] = act(C[i·ldc + j] + bias[j]), as the oracle's FusedMatmul epilogue (bias 0 when absent). */
-function finish(C: Float64Array, ldc: number, M: number, N: number, dst: FloatArray | Float64Array, dOff: number, ldd: number, e: Epilogue): void {
+/**
+ * dst[i, j] = act(C[i·ldc + j] + bias[j]), as the oracle's FusedMatmul epilogue (bias 0 when
+ * absent), in f64 whatever C holds (the Wasm GEMM's f32 sums come through here too).
+ */
+export function applyEpilogue(C: FloatArray, ldc: number, M: number, N: number, dst: FloatArray | Float64Array, dOff: number, ldd: number, e: Epilogue): void {
   const bias = e.bias;
   const pick = new Float64Array(2); // branch-free ReLU: pick[+(v > 0 or NaN)], NaN propagating
   for (let i = 0; i < M; i++) {
@@ -186,6 +189,15 @@ function finish(C: Float64Array, ldc: number, M: number, N: number, dst: FloatAr
       }
     else for (let j = 0; j < N; j++) dst[d + j] = C[c + j]! + (bias ? bias[j]! : 0);
   }
+}
+
+/**
+ * A GEMM the matmul kernels (matmul.ts) run on: `gemm`'s contract; `packB`, when given, packs
+ * a B shared by a batch once (null: every call takes B as a view).
+ */
+export interface GemmRoute {
+  gemm: typeof gemm;
+  packB: typeof packB | null;
 }
 
 /** Packs B (K×N view) once for several gemm calls; the result owns its buffer. */
@@ -216,3 +228,6 @@ function runTiles(Ap: Float64Array, Bp: Float64Array, C: Float64Array, M: number
     for (let ip = 0; ip < mPanels; ip += ipBlock)
       gemmTiles(Ap, Bp, C, K, Np, ip, Math.min(mPanels, ip + ipBlock), jp, Math.min(nPanels, jp + jpBlock));
 }
+
+/** This file's f64 GEMM as a route: equals the oracle bit for bit. */
+export const jsGemmRoute: GemmRoute = { gemm, packB };

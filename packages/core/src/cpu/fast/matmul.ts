@@ -6,17 +6,21 @@
 // from fast Philox, indexed by A's stored elements as in the oracle, and memoised so the
 // backward pass reuses the forward's draw) and bias + ReLU applied
 // as results leave the GEMM; it equals the oracle bit for bit.
+// The kernels are built over a GEMM route chosen per result dtype (matmulKernels): the fast
+// backend's route is gemm.ts's f64 GEMM everywhere; the 'wasm' kind (../fast-wasm.ts) sends
+// f32 products to the WebAssembly SIMD GEMM instead.
 
-import { allocHost } from '../../dtype.js';
+import { allocHost, type DType } from '../../dtype.js';
 import { keepThreshold } from '../../random/philox.js';
 import type { Prim } from '../../prims.js';
 import type { Shape } from '../../shape.js';
 import type { CpuKernel, CpuOperand } from '../reference.js';
-import { gemm, packB, type Epilogue, type FloatArray, type MatView, type PackMask } from './gemm.js';
+import { jsGemmRoute, type Epilogue, type FloatArray, type GemmRoute, type MatView, type PackMask } from './gemm.js';
 import { maskBits } from './random.js';
 import { broadcastStrides, offsetTable, sizeOfShape } from './strided.js';
 
 function batchedMatmul(
+  route: GemmRoute,
   a: CpuOperand,
   b: CpuOperand,
   transA: boolean,
@@ -45,35 +49,41 @@ function batchedMatmul(
 
   if (batches === 1 || (bShared && aFull && !transA && !batchedBias)) {
     // One GEMM: a lone matrix, or a batch of A rows stacked over one B.
-    gemm(batches * M, N, K, av(0), bv(0), r, 0, N, false, epilogue);
+    route.gemm(batches * M, N, K, av(0), bv(0), r, 0, N, false, epilogue);
     return;
   }
   const aOff = offsetTable(batchShape, broadcastStrides(aBatch, batchShape));
   const bOff = offsetTable(batchShape, broadcastStrides(bBatch, batchShape));
-  const packed = bShared ? packB(bv(0), K, N) : null;
+  const packed = bShared && route.packB ? route.packB(bv(0), K, N) : null;
   for (let t = 0; t < batches; t++) {
     // a batched bias [...batch, 1, N]: this matrix's row of it
     const e = epilogue && batchedBias && epilogue.bias ? { ...epilogue, bias: (epilogue.bias as FloatArray).subarray(t * N, (t + 1) * N) } : epilogue;
-    gemm(M, N, K, av(aOff[t]! * M * K), packed ?? bv(bOff[t]! * K * N), r, t * M * N, N, false, e);
+    route.gemm(M, N, K, av(aOff[t]! * M * K), packed ?? bv(bOff[t]! * K * N), r, t * M * N, N, false, e);
   }
 }
 
-export const matmul: CpuKernel<Prim.Matmul> = ([a, b], { transA, transB }, out) => {
-  const r = allocHost(out.dtype, sizeOfShape(out.shape)) as FloatArray;
-  batchedMatmul(a!, b!, transA, transB, out.shape, r, null, null);
-  return r;
-};
+/** Matmul and FusedMatmul over the GEMM route `routeFor` picks for each result dtype. */
+export function matmulKernels(routeFor: (dtype: DType) => GemmRoute): { matmul: CpuKernel<Prim.Matmul>; fusedMatmul: CpuKernel<Prim.FusedMatmul> } {
+  const matmul: CpuKernel<Prim.Matmul> = ([a, b], { transA, transB }, out) => {
+    const r = allocHost(out.dtype, sizeOfShape(out.shape)) as FloatArray;
+    batchedMatmul(routeFor(out.dtype), a!, b!, transA, transB, out.shape, r, null, null);
+    return r;
+  };
 
-export const fusedMatmul: CpuKernel<Prim.FusedMatmul> = ([a, b, bias], p, out) => {
-  const r = allocHost(out.dtype, sizeOfShape(out.shape)) as FloatArray;
-  let mask: PackMask | null = null;
-  if (p.dropout) {
-    const d = p.dropout;
-    const n = a!.storage.length;
-    const bits = d.keepProb === 1 ? new Uint32Array(n) : maskBits(n, d.key, d.counter, d.keys);
-    mask = { bits, threshold: keepThreshold(d.keepProb), keepProb: d.keepProb };
-  }
-  const batchedBias = !!bias && bias.shape.length > 1;
-  batchedMatmul(a!, b!, p.transA, p.transB, out.shape, r, mask, { bias: bias ? bias.storage : null, relu: p.activation === 'relu' }, batchedBias);
-  return r;
-};
+  const fusedMatmul: CpuKernel<Prim.FusedMatmul> = ([a, b, bias], p, out) => {
+    const r = allocHost(out.dtype, sizeOfShape(out.shape)) as FloatArray;
+    let mask: PackMask | null = null;
+    if (p.dropout) {
+      const d = p.dropout;
+      const n = a!.storage.length;
+      const bits = d.keepProb === 1 ? new Uint32Array(n) : maskBits(n, d.key, d.counter, d.keys);
+      mask = { bits, threshold: keepThreshold(d.keepProb), keepProb: d.keepProb };
+    }
+    const batchedBias = !!bias && bias.shape.length > 1;
+    batchedMatmul(routeFor(out.dtype), a!, b!, p.transA, p.transB, out.shape, r, mask, { bias: bias ? bias.storage : null, relu: p.activation === 'relu' }, batchedBias);
+    return r;
+  };
+  return { matmul, fusedMatmul };
+}
+
+export const { matmul, fusedMatmul } = matmulKernels(() => jsGemmRoute);

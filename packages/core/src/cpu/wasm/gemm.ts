@@ -4,14 +4,17 @@
 // register-blocked micro-kernel, and the result copied out. Operands are strided views, so
 // the NN, NT and TN forms of matmul (and im2col columns) need no transposing copy.
 //
-// Not wired into any backend yet: the fast CPU backend still runs its f64 GEMM
-// (cpu/fast/gemm.ts), which equals the oracle bit for bit. This one sums in f32 (see the
-// kernel's header), so it matches the oracle within f32 tolerance, and its own result is a
-// fixed function of the inputs: the same bits on every call, and the same bits for any row
-// block of A computed on its own.
+// The opt-in CPU backend kind `cpuBackend('wasm')` (../fast-wasm.ts) runs its f32 matmuls
+// here; the default fast backend keeps its f64 GEMM (cpu/fast/gemm.ts), which equals the
+// oracle bit for bit. This one sums in f32 (see the kernel's header), so it matches the
+// oracle within f32 tolerance, and its own result is a fixed function of the inputs: the same
+// bits on every call, and the same bits for any row block of A computed on its own.
+// FusedMatmul's parts ride along: a dropout mask is applied to A while its span is copied in
+// (x / keepProb in f64, rounded to f32 once, as the oracle's dropout rounds), and the bias +
+// ReLU epilogue is applied in f64 (fast/gemm.ts `applyEpilogue`) as results are copied out.
 
 import { ShapeError, ValueError } from '../../errors.js';
-import type { FloatArray } from '../fast/gemm.js';
+import { applyEpilogue, type Epilogue, type FloatArray, type PackMask } from '../fast/gemm.js';
 import { gemmKernels, reserveMemory } from './module.js';
 
 /** A matrix inside a host array: element (i, j) at data[off + i·rs + j·cs]. */
@@ -20,6 +23,8 @@ export interface StridedMatrix {
   off: number;
   rs: number;
   cs: number;
+  /** Dropout applied as the span is copied in (bits indexed like `data`). */
+  mask?: PackMask | null;
 }
 
 const WHERE = 'wasmGemm';
@@ -46,9 +51,23 @@ function copyIn(mem: Float32Array, at: number, data: ArrayLike<number>, from: nu
   else for (let i = 0; i < n; i++) mem[at + i] = data[from + i]!;
 }
 
+/** copyIn with inverted dropout: element t reads bits[t] < threshold ? x / keepProb : 0. */
+function copyInMasked(mem: Float32Array, at: number, data: ArrayLike<number>, m: PackMask, from: number, n: number): void {
+  const bits = m.bits;
+  const thr = m.threshold;
+  const keep = m.keepProb;
+  const all = +(keep === 1);
+  const pick = new Float64Array(2); // branch-free keep/drop (a coin flip per element): pick[1] = x / keep
+  for (let i = 0, t = from; i < n; i++, t++) {
+    pick[1] = data[t]! / keep;
+    mem[at + i] = pick[all | +(bits[t]! < thr)]!;
+  }
+}
+
 /**
  * dst[dOff + i·ldd + j] (=, or += when `accumulate`) Σ_k A[i, k]·B[k, j] for A M×K and B K×N,
- * summed in f32 in increasing k. Throws a DeviceError where WebAssembly SIMD is missing
+ * summed in f32 in increasing k; with an epilogue, dst gets epilogue(A·B) instead (bias and
+ * ReLU in f64, as fast/gemm.ts's gemm). Throws a DeviceError where WebAssembly SIMD is missing
  * (check wasmAvailable() first).
  */
 export function wasmGemm(
@@ -61,6 +80,7 @@ export function wasmGemm(
   dOff = 0,
   ldd = N,
   accumulate = false,
+  epilogue: Epilogue | null = null,
 ): void {
   checkCount('M:', M);
   checkCount('N:', N);
@@ -70,7 +90,8 @@ export function wasmGemm(
   if (M === 0 || N === 0) return;
   if (dOff + (M - 1) * ldd + N > dst.length) throw new ShapeError(WHERE, `a result array of at least ${dOff + (M - 1) * ldd + N} elements`, `${dst.length}`);
   if (K === 0) {
-    if (!accumulate) for (let i = 0; i < M; i++) dst.fill(0, dOff + i * ldd, dOff + i * ldd + N);
+    if (epilogue) applyEpilogue(new Float64Array(N), 0, M, N, dst, dOff, ldd, epilogue);
+    else if (!accumulate) for (let i = 0; i < M; i++) dst.fill(0, dOff + i * ldd, dOff + i * ldd + N);
     return;
   }
   const aSpan = spanOf('A', a, M, K);
@@ -88,13 +109,20 @@ export function wasmGemm(
   reserveMemory(k, tmpAt + 4 * MR * NR, WHERE);
 
   const mem = new Float32Array(k.memory.buffer); // after any grow: growing detaches the old buffer
-  copyIn(mem, aAt / 4, a.data, a.off, aSpan);
+  if (a.mask) {
+    if (a.mask.bits.length < a.off + aSpan) throw new ShapeError(WHERE, `mask bits for A's ${a.off + aSpan} elements`, `${a.mask.bits.length}`);
+    copyInMasked(mem, aAt / 4, a.data, a.mask, a.off, aSpan);
+  } else copyIn(mem, aAt / 4, a.data, a.off, aSpan);
   copyIn(mem, bAt / 4, b.data, b.off, bSpan);
   k.packA(aAt, a.rs, a.cs, M, K, apAt);
   k.packB(bAt, b.rs, b.cs, K, N, bpAt);
   k.gemm(M, N, K, apAt, bpAt, cAt, N, tmpAt);
 
   const c = cAt / 4;
+  if (epilogue) {
+    applyEpilogue(mem.subarray(c, c + M * N), N, M, N, dst, dOff, ldd, epilogue);
+    return;
+  }
   if (!accumulate && ldd === N) {
     dst.set(mem.subarray(c, c + M * N), dOff);
     return;
