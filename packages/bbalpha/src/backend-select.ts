@@ -1,7 +1,8 @@
 // Backend choice for the CLI: kernels' init() (WebGPU when asked for, or with 'auto' when
-// an adapter exists; the CPU backend otherwise) with a line saying which.
+// an adapter exists; the CPU backend otherwise, on the Wasm SIMD kernels where the runtime has
+// them) with a line saying which.
 
-import { init, type BackendKind } from '@alphadrop/kernels';
+import { init, preferWasmCpu, type BackendKind } from '@alphadrop/kernels';
 
 export type BackendChoice = BackendKind;
 
@@ -12,6 +13,6 @@ export interface SelectedBackend {
 }
 
 export async function selectBackend(choice: BackendChoice): Promise<SelectedBackend> {
-  const g = await init({ backend: choice });
+  const g = await preferWasmCpu(await init({ backend: choice }));
   return { kind: g.kind, description: g.description, shutdown: () => g.shutdown() };
 }

@@ -9,6 +9,7 @@
  */
 
 export { init, createWebGpuBackend, isSoftwareAdapter, type InitOptions, type Initialized, type BackendKind } from './init.js';
+export { preferWasmCpu } from './cpu-choice.js';
 export { WebGpuBackend, type GpuStorage, type WebGpuBackendOptions } from './runtime/backend.js';
 export type { KernelProfile } from './runtime/profiler.js';
 export { acquireBrowserDevice, deviceDescriptor, requestDeviceFrom, OPTIONAL_FEATURES, type AcquiredDevice } from './device/browser.js';

@@ -3,7 +3,8 @@
 // a DeviceError saying how to get one; 'cpu' installs the optimised CPU backend; 'auto'
 // tries WebGPU and falls back to the CPU, saying why.
 
-import { cpuBackend, DeviceError, setBackend, type Backend } from '@alphadrop/core';
+import { DeviceError, setBackend, type Backend } from '@alphadrop/core';
+import { createCpuBackend, fastKernels } from '@alphadrop/core/backend';
 import { WebGpuBackend, type WebGpuBackendOptions } from './runtime/backend.js';
 import { gpuKernels } from './table.js';
 import { acquireBrowserDevice } from './device/browser.js';
@@ -93,7 +94,9 @@ export async function init(opts: InitOptions = {}): Promise<Initialized> {
       reason = `no WebGPU: ${e instanceof Error ? e.message : String(e)}`;
     }
   }
-  const backend = cpuBackend('fast');
+  // core's 'fast' kind, built here rather than through cpuBackend(), whose 'wasm' branch would
+  // carry the Wasm kernels into every page that imports init (preferWasmCpu adds them)
+  const backend = createCpuBackend(fastKernels);
   setBackend(backend);
   return { kind: 'cpu', backend, description: `cpu (${reason})`, shutdown: async () => {} };
 }

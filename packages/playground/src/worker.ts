@@ -7,7 +7,7 @@
 // export or import) runs one at a time through `exclusive`: a request never sees a model in
 // the middle of a step or an evaluation. The messages are protocol.ts's.
 
-import { init, type Initialized } from '@alphadrop/kernels';
+import { init, preferWasmCpu, type Initialized } from '@alphadrop/kernels';
 import { fetchSessionData } from './data.js';
 import type { Reply, Request, TrainConfig } from './protocol.js';
 import { TrainingSession } from './session.js';
@@ -51,18 +51,18 @@ async function installBackend(asked: TrainConfig['backend']): Promise<{ kind: 'w
     backend = null;
     let handle: Initialized;
     try {
-      handle = await init({ backend: asked });
+      handle = await preferWasmCpu(await init({ backend: asked }));
     } catch (err) {
       // only 'webgpu' throws; the page still trains, on the CPU, and says why
-      handle = await init({ backend: 'cpu' });
+      handle = await preferWasmCpu(await init({ backend: 'cpu' }));
       backend = { handle, asked };
       return { kind: 'cpu', adapter: 'cpu', fallbackReason: messageOf(err) };
     }
     backend = { handle, asked };
   }
   const { kind, description } = backend.handle;
-  // init describes a CPU fallback as "cpu (<why>)"
-  const why = kind === 'cpu' && asked !== 'cpu' ? /^cpu \((.*)\)$/s.exec(description)?.[1] : undefined;
+  // init describes a CPU fallback as "cpu (<why>)", or "cpu, wasm simd (<why>)" on the Wasm kernels
+  const why = kind === 'cpu' && asked !== 'cpu' ? /^cpu[^(]*\((.*)\)$/s.exec(description)?.[1] : undefined;
   return { kind, adapter: kind === 'cpu' ? 'cpu' : description, ...(why ? { fallbackReason: why } : {}) };
 }
 
