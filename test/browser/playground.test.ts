@@ -186,6 +186,7 @@ describe('playground in headless Chromium', () => {
     await page.goto(server.url + QUERY.replace('backend=webgpu', 'backend=auto'));
     const ready = await waitForState(page, 'the worker to start', 's.ready', 60_000, log);
     expect(ready.backend).toBe('cpu');
+    expect(ready.adapter).toBe('cpu, wasm simd'); // the CPU fallback runs the WebAssembly SIMD kernels in the page too
     expect(ready.fallbackReason).toMatch(/software/);
     expect(await page.$eval('#fallback', (e) => (e as HTMLElement).hidden)).toBe(false);
     expect(await page.$eval('#fallback', (e) => e.textContent)).toContain(ready.fallbackReason!);

@@ -59,7 +59,7 @@ describe('the playground worker', () => {
     const config = tinyConfig({ alphas: [0, 1], evalEvery: 4 });
     send({ type: 'start', config, data: urls });
     const ready = await reply('ready');
-    expect(ready).toMatchObject({ backend: 'cpu', adapter: 'cpu', config });
+    expect(ready).toMatchObject({ backend: 'cpu', adapter: 'cpu, wasm simd', config });
     expect(ready.fallbackReason).toBeUndefined();
     // progress until both models have a test point
     const seen = new Set<number>();

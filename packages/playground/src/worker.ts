@@ -63,7 +63,8 @@ async function installBackend(asked: TrainConfig['backend']): Promise<{ kind: 'w
   const { kind, description } = backend.handle;
   // init describes a CPU fallback as "cpu (<why>)", or "cpu, wasm simd (<why>)" on the Wasm kernels
   const why = kind === 'cpu' && asked !== 'cpu' ? /^cpu[^(]*\((.*)\)$/s.exec(description)?.[1] : undefined;
-  return { kind, adapter: kind === 'cpu' ? 'cpu' : description, ...(why ? { fallbackReason: why } : {}) };
+  // on the CPU the adapter line names the kernels: 'cpu' or 'cpu, wasm simd'
+  return { kind, adapter: kind === 'cpu' ? description.replace(/ \(.*$/s, '') : description, ...(why ? { fallbackReason: why } : {}) };
 }
 
 async function start(config: TrainConfig, urls: Parameters<typeof fetchSessionData>[0]): Promise<void> {
