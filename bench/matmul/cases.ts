@@ -8,6 +8,7 @@ import { applyDropout, keepThreshold, splitU64, type DropoutParams } from '@alph
 import type { GpuPlan } from '@alphadrop/kernels/modules';
 import type { Expected, LadderData } from '../harness/ladder.js';
 import { fmtG, lpad, pad } from '../harness/table.js';
+import { prng } from '../harness/data.js';
 import type { LadderProgram, MatmulFusion, MatmulGeometry } from './rungs.js';
 
 export interface Case {
@@ -49,16 +50,6 @@ export function geometry(c: Case): MatmulGeometry {
   return { M: c.M, N: c.N, K: c.K, transA: c.transA, transB: c.transB, batchShape, aBatch: c.aBatched ? batchShape : [], bBatch: [] };
 }
 
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Operands {
   a: Float32Array;

@@ -7,18 +7,10 @@
 import {
   Tensor, getBackend, mul, noGrad, sum, tensor, tidy, valueAndGradsOf, type Shape,
 } from '@alphadrop/core';
+import { prng } from '../../bench/harness/data.js';
 
-/** mulberry32: a tiny seeded PRNG, so inputs are the same on every run and machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (bench/harness/data.ts): inputs are the same on every run and machine. */
+export { prng };
 
 function hash(s: string): number {
   let h = 2166136261;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { splitFromGzippedIdx } from '../../packages/playground/src/data.js';
-import { DEFAULT_CONFIG, type TrainConfig } from '../../packages/playground/src/protocol.js';
+import { DEFAULT_CONFIG, type DataUrls, type TrainConfig } from '../../packages/playground/src/protocol.js';
 import type { SessionData } from '../../packages/playground/src/session.js';
 
 const repo = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
@@ -45,3 +45,13 @@ export function tinyConfig(over: Partial<TrainConfig> = {}): TrainConfig {
     ...over,
   };
 }
+
+/** The data files as the worker suites serve them: mnist/… from MNIST_DIR, fashion/… from FASHION_DIR. */
+export const WORKER_DATA_URLS: DataUrls = {
+  mnistTrainImages: 'mnist/train-images-idx3-ubyte.gz',
+  mnistTrainLabels: 'mnist/train-labels-idx1-ubyte.gz',
+  mnistTestImages: 'mnist/t10k-images-idx3-ubyte.gz',
+  mnistTestLabels: 'mnist/t10k-labels-idx1-ubyte.gz',
+  fashionImages: 'fashion/t10k-images-idx3-ubyte.gz',
+  fashionLabels: 'fashion/t10k-labels-idx1-ubyte.gz',
+};

@@ -13,22 +13,15 @@ import type { Browser } from 'puppeteer-core';
 import { cpuBackend, setBackend, tensor } from '@alphadrop/core';
 import { decodeSafetensors, modelFromCheckpoint } from '@alphadrop/nn';
 import { mcPredictProbs } from '@alphadrop/bbalpha';
-import type { DataUrls, Prediction, Reply } from '../../packages/playground/src/protocol.js';
+import type { Prediction, Reply } from '../../packages/playground/src/protocol.js';
 import { launchChromium, serveFiles } from '../helpers/chromium.js';
-import { FASHION_DIR, MNIST_DIR, tinyConfig } from './session-data.js';
+import { FASHION_DIR, MNIST_DIR, tinyConfig, WORKER_DATA_URLS } from './session-data.js';
 
 let server: { url: string; close: () => Promise<void> };
 let browser: Browser;
 
 const config = tinyConfig({ alphas: [0, 1], hidden: [8], batchSize: 8, trainSize: 64, testSize: 16, testSamples: 3, evalEvery: 4, backend: 'webgpu' });
-const urls: DataUrls = {
-  mnistTrainImages: 'mnist/train-images-idx3-ubyte.gz',
-  mnistTrainLabels: 'mnist/train-labels-idx1-ubyte.gz',
-  mnistTestImages: 'mnist/t10k-images-idx3-ubyte.gz',
-  mnistTestLabels: 'mnist/t10k-labels-idx1-ubyte.gz',
-  fashionImages: 'fashion/t10k-images-idx3-ubyte.gz',
-  fashionLabels: 'fashion/t10k-labels-idx1-ubyte.gz',
-};
+const urls = WORKER_DATA_URLS;
 /** A stroke-like image: the same in the page and in Node. */
 const pixels = Float32Array.from({ length: 784 }, (_, i) => (Math.abs((i % 28) - 14) < 3 && i > 140 && i < 640 ? 1 : 0));
 

@@ -5,8 +5,8 @@
 
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { DataUrls, Reply, Request } from '../../packages/playground/src/protocol.js';
-import { FASHION_DIR, MNIST_DIR, tinyConfig } from './session-data.js';
+import type { Reply, Request } from '../../packages/playground/src/protocol.js';
+import { FASHION_DIR, MNIST_DIR, tinyConfig, WORKER_DATA_URLS } from './session-data.js';
 
 const replies: Reply[] = [];
 let waiters: { match: (r: Reply) => boolean; resolve: (r: Reply) => void }[] = [];
@@ -24,14 +24,7 @@ function reply<T extends Reply['type']>(type: T, match: (r: Extract<Reply, { typ
   return new Promise((resolve) => waiters.push({ match: ok, resolve: resolve as (r: Reply) => void }));
 }
 
-const urls: DataUrls = {
-  mnistTrainImages: 'mnist/train-images-idx3-ubyte.gz',
-  mnistTrainLabels: 'mnist/train-labels-idx1-ubyte.gz',
-  mnistTestImages: 'mnist/t10k-images-idx3-ubyte.gz',
-  mnistTestLabels: 'mnist/t10k-labels-idx1-ubyte.gz',
-  fashionImages: 'fashion/t10k-images-idx3-ubyte.gz',
-  fashionLabels: 'fashion/t10k-labels-idx1-ubyte.gz',
-};
+const urls = WORKER_DATA_URLS;
 
 beforeAll(async () => {
   scope.postMessage = (r: Reply) => {
