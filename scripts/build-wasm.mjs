@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Compiles the WebAssembly kernels from their AssemblyScript sources (packages/core/wasm/)
-// into TypeScript modules that carry the binary as base64 (packages/core/src/cpu/wasm/
-// *.generated.ts, git-ignored), so that every consumer (vitest, esbuild bundles for Node and
+// Compiles the WebAssembly kernels from their AssemblyScript sources (packages/core/wasm/,
+// entry index.ts) into a TypeScript module that carries the binaries as base64
+// (packages/core/src/cpu/wasm/kernels.generated.ts, git-ignored), in two variants: one that
+// owns its memory, and one over an imported shared memory that worker threads share, so that every consumer (vitest, esbuild bundles for Node and
 // the browser, workers) gets the bytes through an ordinary import, with no file to locate at
 // run time.
 //
@@ -15,25 +16,31 @@
 // Binaryen optimiser are JavaScript/Wasm, so a fresh clone needs nothing beyond npm.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Each kernel module: its source, the generated TS file, and the name of the exported base64 string. */
-const MODULES = [
-  {
-    source: 'packages/core/wasm/gemm.ts',
-    output: 'packages/core/src/cpu/wasm/gemm-module.generated.ts',
-    exportName: 'GEMM_WASM_BASE64',
-  },
-];
-
 // SIMD128 only (no relaxed SIMD: Node 20's V8 has no relaxed FMA by default); the stub runtime
 // because the kernels allocate nothing (the host owns the memory layout); -O3 for speed.
 const FLAGS = ['-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert', '--initialMemory', '1'];
+// The shared variant imports env.memory, declared shared with a 2 GiB maximum (a shared memory
+// needs one; it is address space, not an allocation), and enables the threads feature.
+const SHARED_FLAGS = ['--importMemory', '--sharedMemory', '--maximumMemory', '32768', '--enable', 'threads'];
+
+/** Each kernel module: its source, the generated TS file, and its variants (export name, extra flags). */
+const MODULES = [
+  {
+    source: 'packages/core/wasm/index.ts',
+    output: 'packages/core/src/cpu/wasm/kernels.generated.ts',
+    variants: [
+      { exportName: 'KERNELS_WASM_BASE64', flags: [] },
+      { exportName: 'KERNELS_SHARED_WASM_BASE64', flags: SHARED_FLAGS },
+    ],
+  },
+];
 
 function compilerVersion() {
   const require = createRequire(join(root, 'package.json'));
@@ -46,24 +53,22 @@ function compilerVersion() {
   return JSON.parse(readFileSync(pkgPath, 'utf8')).version;
 }
 
-function stampOf(sourceText, version) {
-  return createHash('sha256').update(`${version}\n${FLAGS.join(' ')}\n${sourceText}`).digest('hex').slice(0, 16);
+/** A hash of every AssemblyScript source beside the entry, the compiler version and the flags. */
+function stampOf(mod, version) {
+  const dir = dirname(join(root, mod.source));
+  const hash = createHash('sha256').update(`${version}\n${FLAGS.join(' ')}\n${JSON.stringify(mod.variants)}\n`);
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) hash.update(`${name}\n${readFileSync(join(dir, name), 'utf8')}\n`);
+  return hash.digest('hex').slice(0, 16);
 }
 
 const STAMP_RE = /^\/\/ stamp: ([0-9a-f]+)$/m;
 
-async function buildOne(mod, version, force) {
-  const sourcePath = join(root, mod.source);
-  const outPath = join(root, mod.output);
-  const stamp = stampOf(readFileSync(sourcePath, 'utf8'), version);
-  if (!force && existsSync(outPath) && STAMP_RE.exec(readFileSync(outPath, 'utf8'))?.[1] === stamp) {
-    console.log(`build-wasm: ${mod.output} is up to date`);
-    return true;
-  }
+/** The binary of `mod` compiled with `extraFlags`, or null (the compiler's messages printed). */
+async function compile(mod, extraFlags) {
   const asc = (await import('assemblyscript/asc')).default;
   let binary = null;
   const stderr = [];
-  const result = await asc.main([relative(root, sourcePath), '--outFile', 'module.wasm', ...FLAGS], {
+  const result = await asc.main([mod.source, '--outFile', 'module.wasm', ...FLAGS, ...extraFlags], {
     readFile: (name, baseDir) => {
       const p = resolve(root, baseDir, name);
       return existsSync(p) ? readFileSync(p, 'utf8') : null;
@@ -76,25 +81,38 @@ async function buildOne(mod, version, force) {
     stderr: { write: (s) => stderr.push(String(s)) },
   });
   if (result.error || binary === null) {
-    console.error(`build-wasm: compiling ${mod.source} failed\n${stderr.join('')}${result.error ?? 'no binary emitted'}`);
-    return false;
+    console.error(`build-wasm: compiling ${mod.source} (${extraFlags.join(' ') || 'own memory'}) failed\n${stderr.join('')}${result.error ?? 'no binary emitted'}`);
+    return null;
   }
-  const base64 = Buffer.from(binary).toString('base64');
-  const text = [
-    `// The compiled WebAssembly of ${mod.source} (${binary.length} bytes), written by`,
-    '// scripts/build-wasm.mjs; not in git, rebuilt when the source or the compiler changes.',
+  return binary;
+}
+
+async function buildOne(mod, version, force) {
+  const outPath = join(root, mod.output);
+  const stamp = stampOf(mod, version);
+  if (!force && existsSync(outPath) && STAMP_RE.exec(readFileSync(outPath, 'utf8'))?.[1] === stamp) {
+    console.log(`build-wasm: ${mod.output} is up to date`);
+    return true;
+  }
+  const lines = [
+    `// The compiled WebAssembly of ${mod.source}, written by scripts/build-wasm.mjs; not in git,`,
+    '// rebuilt when a source, the compiler or the flags change.',
     `// stamp: ${stamp}`,
     `// compiler: assemblyscript ${version}, ${FLAGS.join(' ')}`,
-    '',
-    `export const ${mod.exportName} =`,
-    `  '${base64}';`,
-    '',
-  ].join('\n');
+  ];
+  const sizes = [];
+  for (const v of mod.variants) {
+    const binary = await compile(mod, v.flags);
+    if (binary === null) return false;
+    sizes.push(`${v.exportName} ${binary.length} bytes`);
+    lines.push('', `// ${binary.length} bytes; extra flags: ${v.flags.join(' ') || 'none'}`, `export const ${v.exportName} =`, `  '${Buffer.from(binary).toString('base64')}';`);
+  }
+  lines.push('');
   mkdirSync(dirname(outPath), { recursive: true });
   const tmp = `${outPath}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
+  writeFileSync(tmp, lines.join('\n'));
   renameSync(tmp, outPath); // never a half-written module for a concurrent reader
-  console.log(`build-wasm: ${mod.source} -> ${mod.output} (${binary.length} bytes)`);
+  console.log(`build-wasm: ${mod.source} -> ${mod.output} (${sizes.join(', ')})`);
   return true;
 }
 

@@ -16,7 +16,8 @@
 // `reps` interleaved runs of ≥ `steps` back-to-back steps per library (the loss read every
 // 10 steps and at the end of a run), the median ms/step per library.
 
-import { getBackend, memory, setBackend, tidy } from '@alphadrop/core';
+import { availableParallelism } from 'node:os';
+import { configureWasmThreads, getBackend, memory, setBackend, tidy, wasmThreadStats, wasmThreadsReady } from '@alphadrop/core';
 import { ProfilingBackend } from './profile-backend.js';
 import { fmt, listFlag, loadNote, machineName, numberFlag, parseFlags, processCpuMs, type Flags } from '../harness/cli.js';
 import {
@@ -37,11 +38,15 @@ import { tfjsCpuLibrary } from '../peers/step-tfjs.js';
 /**
  * --libs keys: alphadrop (composed ops, dropout by mul: the ratio base), where (composed ops,
  * dropout by where), fused (alphadrop's fused primitives), wasm and fused-wasm (alphadrop and
- * fused on the opt-in cpuBackend('wasm'): f32 matmuls on the WebAssembly SIMD GEMM), tfjs, jax.
+ * fused on the opt-in cpuBackend('wasm'): f32 matmuls, Philox and dropout on the WebAssembly
+ * SIMD kernels, on the calling thread alone), wasm-mt and fused-wasm-mt (the same with one
+ * Wasm worker thread per further core), tfjs, jax.
  */
-const LIB_KEYS = ['alphadrop', 'where', 'fused', 'wasm', 'fused-wasm', 'tfjs', 'jax'] as const;
+const LIB_KEYS = ['alphadrop', 'where', 'fused', 'wasm', 'fused-wasm', 'wasm-mt', 'fused-wasm-mt', 'tfjs', 'jax'] as const;
 const DEFAULT_LIBS = ['alphadrop', 'fused', 'tfjs', 'jax'];
 type LibKey = (typeof LIB_KEYS)[number];
+
+const cores = availableParallelism();
 
 async function loadLibraries(keys: readonly string[]): Promise<StepLibrary[]> {
   const libs: StepLibrary[] = [];
@@ -51,8 +56,10 @@ async function loadLibraries(keys: readonly string[]): Promise<StepLibrary[]> {
     if (key === 'alphadrop') libs.push(alphadropLibrary({ variant: 'composed', dropout: 'mul' }));
     else if (key === 'where') libs.push(alphadropLibrary({ variant: 'composed', dropout: 'where' }));
     else if (key === 'fused') libs.push(alphadropLibrary({ variant: 'fused' }));
-    else if (key === 'wasm') libs.push(onCpuKind(alphadropLibrary({ variant: 'composed', dropout: 'mul' }), 'wasm', 'alphadrop wasm'));
-    else if (key === 'fused-wasm') libs.push(onCpuKind(alphadropLibrary({ variant: 'fused' }), 'wasm', 'alphadrop fused wasm'));
+    else if (key === 'wasm') libs.push(onCpuKind(alphadropLibrary({ variant: 'composed', dropout: 'mul' }), 'wasm', 'alphadrop wasm', 0));
+    else if (key === 'fused-wasm') libs.push(onCpuKind(alphadropLibrary({ variant: 'fused' }), 'wasm', 'alphadrop fused wasm', 0));
+    else if (key === 'wasm-mt') libs.push(onCpuKind(alphadropLibrary({ variant: 'composed', dropout: 'mul' }), 'wasm', `alphadrop wasm ${cores}t`, cores - 1));
+    else if (key === 'fused-wasm-mt') libs.push(onCpuKind(alphadropLibrary({ variant: 'fused' }), 'wasm', `alphadrop fused wasm ${cores}t`, cores - 1));
     else if (key === 'tfjs') libs.push(await tfjsCpuLibrary());
     else libs.push(await jaxWasmLibrary());
   }
@@ -142,8 +149,9 @@ async function validate(libs: readonly StepLibrary[], model: 'small' | 'large', 
 async function profileAlphadrop(libs: readonly StepLibrary[], cfg: MlpConfig, flags: Flags): Promise<void> {
   const steps = numberFlag(flags, 'steps', 10);
   const original = getBackend();
-  for (const lib of libs.filter((l) => l.name.startsWith('alphadrop'))) {
-    const profiler = new ProfilingBackend(original);
+  for (const alphadrop of libs.filter((l) => l.name.startsWith('alphadrop'))) {
+    let profiler = new ProfilingBackend(original);
+    const lib = alphadrop.rebase?.((inner) => (profiler = new ProfilingBackend(inner))) ?? alphadrop;
     setBackend(profiler);
     const runner = lib.build(makeProblem(cfg, 42, false), false);
     try {
@@ -187,7 +195,12 @@ async function main(): Promise<number> {
   const threads = libs.some((l) => l.name.startsWith('alphadrop'))
     ? await startCpuThreads(flags.workers === undefined ? undefined : numberFlag(flags, 'workers', 0))
     : '';
-  for (const lib of libs) console.log(`  ${lib.name.padEnd(15)} ${lib.detail}${lib.name.startsWith('alphadrop') ? `; ${threads}` : ''}`);
+  if (libs.some((l) => l.name.includes('wasm') && l.name.startsWith('alphadrop'))) {
+    // Start the Wasm worker threads now, so that no timed step pays for their start.
+    configureWasmThreads({ workers: cores - 1 });
+    console.log(`Wasm kernels: ${await wasmThreadsReady()} worker thread(s) ready beside the caller${wasmThreadStats().unavailable ? ` (${wasmThreadStats().unavailable})` : ''}`);
+  }
+  for (const lib of libs) console.log(`  ${lib.name.padEnd(15)} ${lib.detail}${lib.name.startsWith('alphadrop') && !lib.name.includes('wasm') ? `; ${threads}` : ''}`);
 
   if (!flags['no-check']) {
     // The check on the benchmarked model itself costs a float64 pass; default for small only.
@@ -221,6 +234,9 @@ async function main(): Promise<number> {
     console.log(
       `alphadrop worker pool: ${pool.readyWorkers} ready, ${pool.parallelJobs} parallel matmuls, ${pool.workerChunks} chunks done by workers${pool.disabled ? ', DISABLED (fell back to one thread)' : ''}`,
     );
+  const wasmPool = wasmThreadStats();
+  if (libs.some((l) => l.name.includes('wasm') && l.name.startsWith('alphadrop')))
+    console.log(`alphadrop Wasm threads: ${wasmPool.parallelJobs} kernels run across threads, ${wasmPool.workerPieces} pieces done by workers`);
   console.log(`machine: ${machineName()}; ${loadNote()} at end`);
   const memAfter = memory().tensors;
   if (memAfter !== memBefore) console.log(`warning: alphadrop live tensors ${memBefore} before timing, ${memAfter} after`);

@@ -12,6 +12,8 @@
 // Masks are 0/1 keep masks [M·K, fanIn_l], one per layer; the timed steps draw fresh ones
 // every step, the correctness check fixes them (makeProblem(..., withMasks = true)).
 
+import type { Backend } from '@alphadrop/core';
+
 export const ALPHA = 0.5;
 export const KEEP = 0.5;
 export const WEIGHT_DECAY = 1e-6;
@@ -270,4 +272,6 @@ export interface StepLibrary {
    * step on `cfg` draws, so that the random path can be checked against float64 too.
    */
   firstStepMasks?(cfg: MlpConfig): Float32Array[];
+  /** Where the library installs a backend of its own: the same library on wrap(that backend) (profiling). */
+  rebase?(wrap: (inner: Backend) => Backend): StepLibrary;
 }

@@ -30,7 +30,7 @@ let oracle: CpuBackend;
 let previous: ReturnType<Core['getBackend']>;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const generated = fileURLToPath(new URL('../../packages/core/src/cpu/wasm/gemm-module.generated.ts', import.meta.url));
+const generated = fileURLToPath(new URL('../../packages/core/src/cpu/wasm/kernels.generated.ts', import.meta.url));
 
 beforeAll(async () => {
   if (!existsSync(generated)) execFileSync(process.execPath, ['scripts/build-wasm.mjs'], { cwd: root, stdio: 'inherit' });

@@ -18,6 +18,7 @@ export { Tensor } from './tensor.js';
 export { setBackend, getBackend } from './engine.js';
 export { cpuBackend, type CpuBackendKind } from './default-backend.js';
 export { initWasm, wasmAvailable, wasmUnavailableReason } from './cpu/wasm/module.js';
+export { configureWasmThreads, wasmThreadStats, wasmThreadsReady, type WasmThreadStats } from './cpu/wasm/threads.js';
 export { tidy, keep, dispose, memory, type MemoryInfo } from './memory.js';
 export { grad, valueAndGrad, valueAndGradsOf, type ValueAndGrads } from './autodiff.js';
 export { noGrad } from './grad-mode.js';

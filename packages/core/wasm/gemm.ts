@@ -1,5 +1,5 @@
-// f32 GEMM in WebAssembly SIMD128 (AssemblyScript; scripts/build-wasm.mjs compiles it into
-// packages/core/src/cpu/wasm/, whose gemm.ts loads it and copies operands in and out).
+// f32 GEMM in WebAssembly SIMD128 (AssemblyScript, part of the module index.ts; the host side
+// is packages/core/src/cpu/wasm/gemm.ts, which copies operands in and out).
 // The same GotoBLAS-style structure as the fast TS GEMM (src/cpu/fast/gemm.ts): operands are
 // packed into panels, a register-blocked micro-kernel walks k for each pair of panels.
 //
@@ -11,8 +11,10 @@
 // c = fl(c + fl(a·b)). Plain SIMD128 (no relaxed FMA: Node 20's V8 lacks it) rounds the
 // product and the sum separately, and Binaryen never reassociates float arithmetic, so the
 // result is a fixed function of the inputs: independent of the blocking below, of which rows
-// a call covers, and of any future split over threads (a K block resumes from the stored
+// a call covers, and of the split over threads (gemmChunk) (a K block resumes from the stored
 // partial sum, which is the same f32 value).
+
+import { chunkStart } from './chunks';
 
 // Register tile: MR rows of A (each splatted across a vector) times NR = 8 columns of B (two
 // f32x4 vectors). 8 accumulators + 2 B vectors + 1 splat leave room in x86-64's 16 xmm
@@ -106,6 +108,28 @@ export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
   packPanels(src, cs, rs, N, K, dst, NR);
 }
 
+/** Panels [p0, p1) of packPanels: the same bytes as the whole call writes there. */
+// @ts-ignore: decorator
+@inline
+function packPanelRange(c: i32, chunks: i32, src: usize, rs: i32, ks: i32, R: i32, K: i32, dst: usize, W: i32): void {
+  const panels = (R + W - 1) / W;
+  const p0 = chunkStart(c, chunks, panels);
+  const p1 = chunkStart(c + 1, chunks, panels);
+  if (p1 <= p0) return;
+  const lines = min(R, p1 * W) - p0 * W;
+  packPanels(src + ((<usize>(p0 * W) * <usize>rs) << 2), rs, ks, lines, K, dst + ((<usize>p0 * <usize>K * <usize>W) << 2), W);
+}
+
+/** Piece c of `chunks` of packA (whole panels of MR rows). */
+export function packAChunk(c: i32, chunks: i32, _scratch: usize, src: usize, rs: i32, cs: i32, M: i32, K: i32, dst: usize): void {
+  packPanelRange(c, chunks, src, rs, cs, M, K, dst, MR);
+}
+
+/** Piece c of `chunks` of packB (whole panels of NR columns). */
+export function packBChunk(c: i32, chunks: i32, _scratch: usize, src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
+  packPanelRange(c, chunks, src, cs, rs, N, K, dst, NR);
+}
+
 // ---------------------------------------------------------------- the product
 
 /**
@@ -192,15 +216,28 @@ function edgeTile(a: usize, b: usize, c: usize, ldc: usize, kc: i32, first: bool
  * overwritten. `tmp` holds MR×NR floats of scratch for the edge tiles. K ≥ 1.
  */
 export function gemm(M: i32, N: i32, K: i32, ap: usize, bp: usize, c: usize, ldc: i32, tmp: usize): void {
-  const ldcB = <usize>ldc << 2;
+  gemmPanels(0, (M + MR - 1) / MR, M, N, K, ap, bp, c, ldc, tmp);
+}
+
+/**
+ * Piece c of `chunks` of gemm: the rows of A's panels [p0, p1), every column. Each C element
+ * is summed by one piece in the order gemm sums it, so any split gives gemm's bits.
+ */
+export function gemmChunk(c: i32, chunks: i32, scratch: usize, M: i32, N: i32, K: i32, ap: usize, bp: usize, cp: usize, ldc: i32): void {
   const mPanels = (M + MR - 1) / MR;
+  gemmPanels(chunkStart(c, chunks, mPanels), chunkStart(c + 1, chunks, mPanels), M, N, K, ap, bp, cp, ldc, scratch);
+}
+
+/** gemm over A's row panels [pStart, pEnd) only. */
+function gemmPanels(pStart: i32, pEnd: i32, M: i32, N: i32, K: i32, ap: usize, bp: usize, c: usize, ldc: i32, tmp: usize): void {
+  const ldcB = <usize>ldc << 2;
   const nPanels = (N + NR - 1) / NR;
   const panelsPerBlock = MC / MR;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const first = k0 == 0;
-    for (let ip0 = 0; ip0 < mPanels; ip0 += panelsPerBlock) {
-      const ip1 = min(mPanels, ip0 + panelsPerBlock);
+    for (let ip0 = pStart; ip0 < pEnd; ip0 += panelsPerBlock) {
+      const ip1 = min(pEnd, ip0 + panelsPerBlock);
       for (let jp = 0; jp < nPanels; jp++) {
         const bPanel = bp + ((<usize>jp * <usize>K + <usize>k0) * <usize>NR << 2);
         const cols = min(NR, N - jp * NR);

@@ -1,12 +1,14 @@
 // The kernels of the opt-in 'wasm' CPU kind (`cpuBackend('wasm')`): the fast kernels (fast.ts)
-// with the GEMM family for f32 results (Matmul, batched and transposed, and FusedMatmul with
-// its dropout mask and bias/ReLU epilogue) routed to the WebAssembly SIMD128 GEMM
-// (wasm/gemm.ts). f64 products keep the f64 JS GEMM; so do convolutions, which drive the
-// JS micro-kernel directly (fast/conv.ts) rather than through gemm().
+// with the hot f32 paths on the WebAssembly SIMD128 module (wasm/), shared with worker threads
+// where there are any (wasm/threads.ts): the GEMM family (Matmul, batched and transposed, and
+// FusedMatmul with its dropout mask and bias/ReLU epilogue), Philox bits and dropout.
+// f64 products keep the f64 JS GEMM; convolutions drive the JS micro-kernel directly
+// (fast/conv.ts) rather than through gemm().
 //
 // Numerics: the Wasm GEMM sums each output in f32 in increasing k, so results match the oracle
 // within f32 tolerance instead of bit for bit, but stay a fixed function of the inputs (the same
-// bits however the batch is blocked). Dropout masks are the fast kernels' Philox bits, unchanged.
+// bits however the batch is blocked and however many threads run). Philox bits and dropout
+// equal the oracle's bit for bit.
 
 import type { DType } from '../dtype.js';
 import { Prim } from '../prims.js';
@@ -14,12 +16,15 @@ import type { CpuKernelTable } from './backend.js';
 import { fastKernels } from './fast.js';
 import { jsGemmRoute } from './fast/gemm.js';
 import { matmulKernels } from './fast/matmul.js';
+import { dropout, randomBits, wasmMaskBits } from './wasm/random.js';
 import { wasmGemmRoute } from './wasm/route.js';
 
-const routed = matmulKernels((dtype: DType) => (dtype === 'f32' ? wasmGemmRoute : jsGemmRoute));
+const routed = matmulKernels((dtype: DType) => (dtype === 'f32' ? wasmGemmRoute : jsGemmRoute), wasmMaskBits);
 
 export const wasmKernels: Partial<CpuKernelTable> = {
   ...fastKernels,
   [Prim.Matmul]: routed.matmul,
   [Prim.FusedMatmul]: routed.fusedMatmul,
+  [Prim.RandomBits]: randomBits,
+  [Prim.Dropout]: dropout,
 };

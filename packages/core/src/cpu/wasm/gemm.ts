@@ -9,13 +9,16 @@
 // oracle bit for bit. This one sums in f32 (see the kernel's header), so it matches the
 // oracle within f32 tolerance, and its own result is a fixed function of the inputs: the same
 // bits on every call, and the same bits for any row block of A computed on its own.
-// FusedMatmul's parts ride along: a dropout mask is applied to A while its span is copied in
-// (x / keepProb in f64, rounded to f32 once, as the oracle's dropout rounds), and the bias +
-// ReLU epilogue is applied in f64 (fast/gemm.ts `applyEpilogue`) as results are copied out.
+// FusedMatmul's parts ride along: a dropout mask is applied to A's span once it is in the
+// module's memory (x / keepProb in f64, rounded to f32 once, as the oracle's dropout rounds),
+// and the bias + ReLU epilogue is applied in f64 (fast/gemm.ts `applyEpilogue`) as results are
+// copied out. Packing, the mask and the product are shared with worker threads where there
+// are any (threads.ts); each output is still summed by one thread in the same order.
 
 import { ShapeError, ValueError } from '../../errors.js';
 import { applyEpilogue, type Epilogue, type FloatArray, type PackMask } from '../fast/gemm.js';
-import { gemmKernels, reserveMemory } from './module.js';
+import { alignUp, loadedKernels, reserveMemory, workBase } from './module.js';
+import { runChunks } from './threads.js';
 
 /** A matrix inside a host array: element (i, j) at data[off + i·rs + j·cs]. */
 export interface StridedMatrix {
@@ -28,9 +31,6 @@ export interface StridedMatrix {
 }
 
 const WHERE = 'wasmGemm';
-const ALIGN = 64; // bytes: every buffer starts on a cache line
-
-const alignUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
 function checkCount(name: string, v: number): void {
   if (!(Number.isInteger(v) && v >= 0)) throw new ValueError(WHERE, `${name} a non-negative integer`, String(v));
@@ -49,19 +49,6 @@ function spanOf(name: string, m: StridedMatrix, R: number, C: number): number {
 function copyIn(mem: Float32Array, at: number, data: ArrayLike<number>, from: number, n: number): void {
   if (data instanceof Float32Array || data instanceof Float64Array) mem.set(data.subarray(from, from + n), at);
   else for (let i = 0; i < n; i++) mem[at + i] = data[from + i]!;
-}
-
-/** copyIn with inverted dropout: element t reads bits[t] < threshold ? x / keepProb : 0. */
-function copyInMasked(mem: Float32Array, at: number, data: ArrayLike<number>, m: PackMask, from: number, n: number): void {
-  const bits = m.bits;
-  const thr = m.threshold;
-  const keep = m.keepProb;
-  const all = +(keep === 1);
-  const pick = new Float64Array(2); // branch-free keep/drop (a coin flip per element): pick[1] = x / keep
-  for (let i = 0, t = from; i < n; i++, t++) {
-    pick[1] = data[t]! / keep;
-    mem[at + i] = pick[all | +(bits[t]! < thr)]!;
-  }
 }
 
 /**
@@ -96,27 +83,31 @@ export function wasmGemm(
   }
   const aSpan = spanOf('A', a, M, K);
   const bSpan = spanOf('B', b, K, N);
-  const k = gemmKernels(WHERE);
+  const l = loadedKernels(WHERE);
+  const k = l.kernels;
   const MR = k.rowsPerPanel();
   const NR = k.colsPerPanel();
-  // Layout above heapBase, in bytes: A's span, B's span, packed A, packed B, C, edge scratch.
-  const aAt = alignUp(k.heapBase());
+  // Layout from workBase, in bytes: A's span, B's span, packed A, packed B, C, mask bits.
+  const aAt = workBase(k);
   const bAt = alignUp(aAt + 4 * aSpan);
   const apAt = alignUp(bAt + 4 * bSpan);
   const bpAt = alignUp(apAt + 4 * Math.ceil(M / MR) * MR * K);
   const cAt = alignUp(bpAt + 4 * Math.ceil(N / NR) * NR * K);
-  const tmpAt = alignUp(cAt + 4 * M * N);
-  reserveMemory(k, tmpAt + 4 * MR * NR, WHERE);
+  const bitsAt = alignUp(cAt + 4 * M * N);
+  const mem = new Float32Array(reserveMemory(l, bitsAt + (a.mask ? 4 * aSpan : 0), WHERE));
 
-  const mem = new Float32Array(k.memory.buffer); // after any grow: growing detaches the old buffer
+  copyIn(mem, aAt / 4, a.data, a.off, aSpan);
   if (a.mask) {
-    if (a.mask.bits.length < a.off + aSpan) throw new ShapeError(WHERE, `mask bits for A's ${a.off + aSpan} elements`, `${a.mask.bits.length}`);
-    copyInMasked(mem, aAt / 4, a.data, a.mask, a.off, aSpan);
-  } else copyIn(mem, aAt / 4, a.data, a.off, aSpan);
+    const m = a.mask;
+    if (m.bits.length < a.off + aSpan) throw new ShapeError(WHERE, `mask bits for A's ${a.off + aSpan} elements`, `${m.bits.length}`);
+    new Uint32Array(mem.buffer, bitsAt, aSpan).set(m.bits.subarray(a.off, a.off + aSpan));
+    const all = m.keepProb === 1;
+    runChunks(l, 'dropoutChunk', aSpan, [aAt, bitsAt, aSpan, all ? 0 : m.threshold, m.keepProb, +all, aAt]);
+  }
   copyIn(mem, bAt / 4, b.data, b.off, bSpan);
-  k.packA(aAt, a.rs, a.cs, M, K, apAt);
-  k.packB(bAt, b.rs, b.cs, K, N, bpAt);
-  k.gemm(M, N, K, apAt, bpAt, cAt, N, tmpAt);
+  runChunks(l, 'packAChunk', M * K, [aAt, a.rs, a.cs, M, K, apAt]);
+  runChunks(l, 'packBChunk', K * N, [bAt, b.rs, b.cs, K, N, bpAt]);
+  runChunks(l, 'gemmChunk', 2 * M * N * K, [M, N, K, apAt, bpAt, cAt, N]);
 
   const c = cAt / 4;
   if (epilogue) {

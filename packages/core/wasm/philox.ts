@@ -1,0 +1,64 @@
+// Philox-4x32-10 (Salmon et al. 2011) in SIMD128, bit-identical to the engine's reference
+// generator (src/random/philox.ts) and to the fast CPU one (src/cpu/fast/random.ts): word i of a
+// draw at (key, counter words w1..w3) is word i % 4 of the block whose counter is
+// (⌊i / 4⌋, w1, w2, w3). Four blocks run side by side, one per lane; the high half of each
+// 32×32 product comes from the two 64-bit extended multiplies.
+
+import { chunkStart } from './chunks';
+
+const M0: u32 = 0xd2511f53;
+const M1: u32 = 0xcd9e8d57;
+const W0: u32 = 0x9e3779b9;
+const W1: u32 = 0xbb67ae85;
+
+/** The high 32 bits of each lane's unsigned product x·m. */
+// @ts-ignore: decorator
+@inline
+function mulHi(x: v128, m: v128): v128 {
+  return i32x4.shuffle(i64x2.extmul_low_i32x4_u(x, m), i64x2.extmul_high_i32x4_u(x, m), 1, 3, 5, 7);
+}
+
+/**
+ * Words [16·g0, 16·g1) of the draw, written at dst + 64·g for each group g of four blocks
+ * (so dst holds the draw from word 0 on; the host rounds its buffer up to 16 words).
+ */
+export function philoxGroups(dst: usize, g0: i32, g1: i32, k0: u32, k1: u32, w1: u32, w2: u32, w3: u32): void {
+  const m0 = i32x4.splat(M0);
+  const m1 = i32x4.splat(M1);
+  for (let g = g0; g < g1; g++) {
+    const blk = <u32>g << 2;
+    let x0 = i32x4(blk, blk + 1, blk + 2, blk + 3);
+    let x1 = i32x4.splat(w1);
+    let x2 = i32x4.splat(w2);
+    let x3 = i32x4.splat(w3);
+    let ka = k0;
+    let kb = k1;
+    for (let r = 0; r < 10; r++) {
+      const hi0 = mulHi(x0, m0);
+      const lo0 = i32x4.mul(x0, m0);
+      const hi1 = mulHi(x2, m1);
+      const lo1 = i32x4.mul(x2, m1);
+      x0 = v128.xor(v128.xor(hi1, x1), i32x4.splat(ka));
+      x1 = lo1;
+      x2 = v128.xor(v128.xor(hi0, x3), i32x4.splat(kb));
+      x3 = lo0;
+      ka += W0;
+      kb += W1;
+    }
+    // Lanes are blocks; memory wants each block's four words together: a 4×4 transpose.
+    const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5);
+    const t1 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+    const t2 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+    const t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+    const at = dst + (<usize>g << 6);
+    v128.store(at, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+    v128.store(at, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
+    v128.store(at, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
+    v128.store(at, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
+  }
+}
+
+/** Piece c of `chunks` of philoxGroups over groups [0, groups). */
+export function philoxChunk(c: i32, chunks: i32, _scratch: usize, dst: usize, groups: i32, k0: u32, k1: u32, w1: u32, w2: u32, w3: u32): void {
+  philoxGroups(dst, chunkStart(c, chunks, groups), chunkStart(c + 1, chunks, groups), k0, k1, w1, w2, w3);
+}
