@@ -1,24 +1,23 @@
 // CPU matmul ladder: alphadrop's matmul on square sizes and on the skinny shapes of the
 // benchmarked MLP step (forward, dW = uᵀ·dz, dX = dz·Wᵀ), f32, side by side with
-// alphadrop's WebAssembly SIMD128 GEMM (not yet behind any backend: called directly, one
-// thread), TensorFlow.js's cpu backend and jax-js's Wasm backend in one process. Every library's
+// alphadrop's cpu-wasm backend (the WebAssembly SIMD128 GEMM) on one thread and with a worker
+// thread per further core, TensorFlow.js's cpu backend and jax-js's Wasm backend in one process. Every library's
 // result is validated against a float64 dot product on a sample of entries before it is
 // timed.
 //
-//   node scripts/run-ts.mjs bench/peers/cpu-matmul.ts [--libs alphadrop,wasm,tfjs,jax]
+//   node scripts/run-ts.mjs bench/peers/cpu-matmul.ts [--libs alphadrop,wasm,tfjs,jax]   (wasm: 1 thread and all cores)
 //        [--shapes square,mlp] [--warmup 2] [--reps 5] [--min-ms 250] [--workers N]
 //
 // Shapes are (M, K, N): C [M, N] = op(A)·op(B), op(A) [M, K], op(B) [K, N]. "TN" stores
 // A as [K, M] (transA), "NT" stores B as [N, K] (transB).
 
-import { matmul, tensor, type Tensor } from '@alphadrop/core';
+import { availableParallelism } from 'node:os';
+import { configureWasmThreads, cpuBackend, getBackend, matmul, setBackend, tensor, wasmThreadsReady, type Tensor } from '@alphadrop/core';
 import { jit, numpy as np, type Array as JaxArray } from '@jax-js/jax';
 import { fmt, formatTable, listFlag, loadNote, machineName, median, numberFlag, parseFlags, ratio } from '../harness/cli.js';
 import { seededUniform } from '../step/mlp-problem.js';
 import { startCpuThreads } from '../step/step-alphadrop.js';
 import { initJax } from './step-jax.js';
-// The Wasm GEMM is not exported by a package entry until a backend uses it.
-import { initWasm, wasmGemm } from '../../packages/core/src/cpu/wasm/index.js';
 import { loadTfjsCpu, type Tfjs } from './tfjs-loader.js';
 
 interface MatmulCase {
@@ -145,22 +144,37 @@ function alphadropMatmul(threads: string): MatmulLibrary {
   };
 }
 
-function wasmMatmul(): MatmulLibrary {
+/** matmul on cpuBackend('wasm') with `workers` Wasm worker threads beside the caller (0: one thread). */
+function wasmMatmul(workers: number): MatmulLibrary {
+  const backend = cpuBackend('wasm');
+  const within = <T>(f: () => T): T => {
+    const previous = getBackend();
+    setBackend(backend);
+    configureWasmThreads({ workers });
+    try {
+      return f();
+    } finally {
+      setBackend(previous);
+    }
+  };
   return {
-    name: 'alphadrop wasm',
-    detail: 'packages/core/src/cpu/wasm wasmGemm(M, N, K, a, b, out) on f32 host arrays, transposes as strides; one thread',
+    name: `alphadrop wasm ${workers + 1}t`,
+    detail: `@alphadrop/core cpu-wasm backend, matmul(a, b, { transA, transB }) on the WebAssembly SIMD GEMM; threads: ${workers === 0 ? 'the caller alone' : `the caller + ${workers} worker${workers === 1 ? '' : 's'}`}`,
     prepare: (c, ops) => {
-      const a = { data: ops.a, off: 0, rs: c.transA ? 1 : c.K, cs: c.transA ? c.M : 1 };
-      const b = { data: ops.b, off: 0, rs: c.transB ? 1 : c.N, cs: c.transB ? c.K : 1 };
-      const run = (): Float32Array => {
-        const out = new Float32Array(c.M * c.N); // a fresh result per call, as the other libraries make
-        wasmGemm(c.M, c.N, c.K, a, b, out);
-        return out;
-      };
+      const [a, b] = within(() => [tensor(ops.a.slice(), ops.aShape), tensor(ops.b.slice(), ops.bShape)]);
+      const run = (): Tensor => within(() => matmul(a!, b!, { transA: c.transA, transB: c.transB }));
       return {
-        result: async () => run(),
-        call: async () => void run(),
-        dispose: () => {},
+        result: async () => {
+          const out = run();
+          const v = out.dataSync();
+          out.dispose();
+          return v;
+        },
+        call: async () => run().dispose(), // the cpu backend computes synchronously
+        dispose: () => {
+          a!.dispose();
+          b!.dispose();
+        },
       };
     },
   };
@@ -272,8 +286,12 @@ async function main(): Promise<number> {
   for (const k of keys) {
     if (k === 'alphadrop') libs.push(alphadropMatmul(await startCpuThreads(flags.workers === undefined ? undefined : numberFlag(flags, 'workers', 0))));
     else if (k === 'wasm') {
-      if (!(await initWasm())) throw new Error('the WebAssembly SIMD GEMM could not be loaded here');
-      libs.push(wasmMatmul());
+      // one thread, then (with a worker per further core) all of them; the workers start now, untimed
+      const workers = availableParallelism() - 1;
+      configureWasmThreads({ workers });
+      if ((await wasmThreadsReady()) < workers) throw new Error('the Wasm worker threads did not start');
+      libs.push(wasmMatmul(0));
+      if (workers > 0) libs.push(wasmMatmul(workers));
     } else if (k === 'tfjs') {
       const tf = await loadTfjsCpu();
       tf.enableProdMode();

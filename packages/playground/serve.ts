@@ -1,7 +1,9 @@
 // The playground's server: bundles the page (src/main.ts, with its CSS) and the training
 // worker (src/worker.ts) with esbuild for the browser, and serves them with index.html and
 // the shipped data samples on 127.0.0.1 (localhost is a secure context, which WebGPU
-// needs).
+// needs). Every response carries the cross-origin-isolation headers (COOP same-origin, COEP
+// require-corp: everything the page loads is its own), so the page may share memory with
+// workers: the CPU fallback's Wasm kernels then run on all cores.
 //
 //   npm run playground [-- --port 8080]
 //
@@ -21,6 +23,9 @@ import { FORBIDDEN } from '../../scripts/browser-bundles.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
 const DEFAULT_PORT = 8080;
+
+/** The headers that make the page cross-origin isolated (SharedArrayBuffer, shared Wasm memory). */
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
 const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
@@ -128,7 +133,7 @@ export async function startPlaygroundServer(opts: PlaygroundServerOptions = {}):
     if (body === undefined) return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${path}`);
     const type = TYPES[name.split('.').pop() ?? ''] ?? 'application/octet-stream';
     // no caching: a restarted server's new bundles are what the next reload gets
-    res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'cache-control': 'no-store' });
+    res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'cache-control': 'no-store', ...ISOLATION });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
 

@@ -186,7 +186,11 @@ describe('playground in headless Chromium', () => {
     await page.goto(server.url + QUERY.replace('backend=webgpu', 'backend=auto'));
     const ready = await waitForState(page, 'the worker to start', 's.ready', 60_000, log);
     expect(ready.backend).toBe('cpu');
-    expect(ready.adapter).toBe('cpu, wasm simd'); // the CPU fallback runs the WebAssembly SIMD kernels in the page too
+    // the CPU fallback runs the WebAssembly SIMD kernels in the page too, on every core: the page
+    // is cross-origin isolated, so the training worker shares the kernels' memory with Web Workers
+    const cores = await page.evaluate(() => [navigator.hardwareConcurrency, (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated]);
+    expect(cores[1], 'the page is cross-origin isolated').toBe(true);
+    expect(ready.adapter).toBe(`cpu, wasm simd${Number(cores[0]) > 1 ? `, ${cores[0]} threads` : ''}`);
     expect(ready.fallbackReason).toMatch(/software/);
     expect(await page.$eval('#fallback', (e) => (e as HTMLElement).hidden)).toBe(false);
     expect(await page.$eval('#fallback', (e) => e.textContent)).toContain(ready.fallbackReason!);

@@ -63,7 +63,7 @@ async function installBackend(asked: TrainConfig['backend']): Promise<{ kind: 'w
   const { kind, description } = backend.handle;
   // init describes a CPU fallback as "cpu (<why>)", or "cpu, wasm simd (<why>)" on the Wasm kernels
   const why = kind === 'cpu' && asked !== 'cpu' ? /^cpu[^(]*\((.*)\)$/s.exec(description)?.[1] : undefined;
-  // on the CPU the adapter line names the kernels: 'cpu' or 'cpu, wasm simd'
+  // on the CPU the adapter line names the kernels: 'cpu', 'cpu, wasm simd' or 'cpu, wasm simd, N threads'
   return { kind, adapter: kind === 'cpu' ? description.replace(/ \(.*$/s, '') : description, ...(why ? { fallbackReason: why } : {}) };
 }
 

@@ -4,11 +4,13 @@
 // done. Every piece computes a fixed set of outputs in full (packages/core/wasm/chunks.ts), so
 // results are the same bits whatever the thread count: resume and sweeps stay bit-exact.
 //
-// Where: Node (worker_threads) with the shared build of the module (module.ts). Elsewhere
-// (a browser page, a runtime without SharedArrayBuffer or a blocking wait) everything runs on
-// the caller. Workers: `configureWasmThreads({ workers })`, else ALPHADROP_CPU_WORKERS, else
-// one fewer than the cores (on the 2-core machines we measure on, the second core pays: see
-// bench/results/cpu-wasm-step.txt).
+// Where: the shared build of the module (module.ts) and a caller that may block: Node
+// (worker_threads), and a browser's dedicated worker in a cross-origin-isolated page (Web
+// Workers from a blob URL; the playground's server sends the COOP/COEP headers that make a
+// page isolated). Elsewhere (a page's main thread, no SharedArrayBuffer) everything runs on
+// the caller. Workers: `configureWasmThreads({ workers })`, else ALPHADROP_CPU_WORKERS (Node),
+// else one fewer than the cores (on the 2-core machines we measure on, the second core pays:
+// see bench/results/cpu-wasm-step.txt).
 //
 // Protocol, over an Int32Array in a SharedArrayBuffer. A job: the caller writes the kernel and
 // its arguments, then the ticket word (seq << 16 | pieces << 8 | next piece), then SEQ, and
@@ -65,15 +67,36 @@ export interface WasmThreadStats {
   unavailable: string | null;
 }
 
-interface WorkerLike {
+/** A started worker thread, Node's or the browser's. */
+interface ThreadHandle {
+  terminate(): void;
+}
+/** Starts a worker running workerMain(init); `failed` runs if it errors or exits. */
+type Spawn = (init: WorkerInit, failed: () => void) => ThreadHandle;
+
+interface NodeWorker {
   unref(): void;
   terminate(): unknown;
   on(ev: string, fn: (...args: unknown[]) => void): unknown;
 }
-type WorkerCtor = new (src: string, opts: Record<string, unknown>) => WorkerLike;
+type NodeWorkerCtor = new (src: string, opts: Record<string, unknown>) => NodeWorker;
+
+interface BrowserWorker {
+  postMessage(msg: unknown): void;
+  terminate(): void;
+  addEventListener(ev: string, fn: () => void): void;
+}
+interface BrowserGlobals {
+  Worker?: new (url: string) => BrowserWorker;
+  Blob?: new (parts: string[], opts: { type: string }) => unknown;
+  URL?: { createObjectURL(b: unknown): string };
+  crossOriginIsolated?: boolean;
+  navigator?: { hardwareConcurrency?: number };
+}
+const browser = globalThis as BrowserGlobals;
 
 interface Pool {
-  workers: WorkerLike[];
+  workers: ThreadHandle[];
   ctrl: Int32Array;
   args: Float64Array;
   seq: number;
@@ -99,7 +122,7 @@ function defaultWorkers(): number {
   const n = v === undefined || v === '' ? NaN : Number(v);
   if (Number.isInteger(n) && n >= 0) return n;
   const os = nodeBuiltin<{ availableParallelism?: () => number; cpus: () => unknown[] }>('node:os');
-  const cores = os ? (os.availableParallelism?.() ?? os.cpus().length) : 1;
+  const cores = os ? (os.availableParallelism?.() ?? os.cpus().length) : (browser.navigator?.hardwareConcurrency ?? 1);
   return Math.max(0, cores - 1);
 }
 
@@ -151,10 +174,10 @@ function ensurePool(l: LoadedKernels): Pool | null {
   if (unavailable !== null) return null;
   if (wanted < 0) wanted = Math.min(MAX_THREADS - 1, defaultWorkers());
   if (wanted === 0) return null;
-  const wt = nodeBuiltin<{ Worker: WorkerCtor }>('node:worker_threads');
-  if (!l.sharedModule) unavailable = 'the kernels run over a memory that cannot be shared here';
-  else if (!wt) unavailable = 'no worker_threads (threads run in Node only)';
-  else if (!canBlock()) unavailable = 'this thread cannot block in Atomics.wait';
+  const spawn = spawner();
+  if (!l.sharedModule) unavailable = 'the kernels run over a memory that cannot be shared here (a page needs cross-origin isolation)';
+  else if (!spawn) unavailable = 'no worker threads here (Node worker_threads, or Web Workers in a cross-origin-isolated page)';
+  else if (!canBlock()) unavailable = 'this thread cannot block in Atomics.wait (a page\'s main thread: train in a worker)';
   if (unavailable !== null) return null;
   const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_WORDS * 4));
   const args = new Float64Array(new SharedArrayBuffer(ARG_SLOTS * 8));
@@ -162,21 +185,39 @@ function ensurePool(l: LoadedKernels): Pool | null {
   Atomics.store(ctrl, ACTIVE, wanted);
   try {
     for (let t = 1; t <= wanted; t++) {
-      const workerData = { ctrl, args, module: l.sharedModule, memory: l.memory, thread: t, scratch: scratchOf(l.kernels, t) };
-      const w = new wt!.Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData, stdout: false, stderr: false });
-      w.unref();
       // An error or an early exit takes the pool out of service; the caller finishes the work.
-      w.on('error', () => retire(p));
-      w.on('exit', () => retire(p));
-      p.workers.push(w);
+      p.workers.push(spawn!({ ctrl, args, module: l.sharedModule!, memory: l.memory, thread: t, scratch: scratchOf(l.kernels, t) }, () => retire(p)));
     }
   } catch (e) {
-    for (const w of p.workers) void w.terminate();
+    for (const w of p.workers) w.terminate();
     unavailable = `starting worker threads failed: ${e instanceof Error ? e.message : String(e)}`;
     return null;
   }
   pool = p;
   return p;
+}
+
+/** How this runtime starts a worker thread, or null where it cannot. */
+function spawner(): Spawn | null {
+  const wt = nodeBuiltin<{ Worker: NodeWorkerCtor }>('node:worker_threads');
+  if (wt)
+    return (init, failed) => {
+      const w = new wt.Worker(NODE_WORKER_SOURCE, { eval: true, execArgv: [], workerData: init, stdout: false, stderr: false });
+      w.unref(); // never keeps the process alive
+      w.on('error', failed);
+      w.on('exit', failed);
+      return { terminate: () => void w.terminate() };
+    };
+  const { Worker, Blob, URL } = browser;
+  if (!Worker || !Blob || !URL || browser.crossOriginIsolated !== true) return null;
+  let url: string | null = null;
+  return (init, failed) => {
+    url ??= URL.createObjectURL(new Blob([BROWSER_WORKER_SOURCE], { type: 'text/javascript' }));
+    const w = new Worker(url);
+    w.addEventListener('error', failed);
+    w.postMessage(init); // the module and the shared memory are shared, not copied
+    return w;
+  };
 }
 
 function retire(p: Pool): void {
@@ -191,7 +232,7 @@ function shutdown(): void {
   if (!p) return;
   Atomics.store(p.ctrl, QUIT, 1);
   Atomics.notify(p.ctrl, SEQ);
-  for (const w of p.workers) void w.terminate();
+  for (const w of p.workers) w.terminate();
 }
 
 /**
@@ -290,7 +331,14 @@ const workerMain = (d: WorkerInit, names: readonly string[]): void => {
   }
 };
 
-const WORKER_SOURCE = `"use strict";
+const NODE_WORKER_SOURCE = `"use strict";
 const { workerData } = require('node:worker_threads');
 (${workerMain.toString()})(workerData, ${JSON.stringify(CHUNK_KERNELS)});
+`;
+
+const BROWSER_WORKER_SOURCE = `"use strict";
+self.onmessage = (e) => {
+  self.onmessage = null;
+  (${workerMain.toString()})(e.data, ${JSON.stringify(CHUNK_KERNELS)});
+};
 `;
