@@ -4,8 +4,8 @@
 // + 2·2⁻²⁴·|result| (products, sums, the masked A's rounding, the bias add, and both sides'
 // final rounding to f32), the bound computed by the oracle
 // itself on |A|·|B| with the same mask; f64 products and the other primitives (dropout,
-// random bits) equal to the oracle bit for bit as on 'fast'; convolution (still the JS GEMM)
-// within the fast suite's tolerance. Determinism: the same bits twice, a model batch equal to
+// random bits) equal to the oracle bit for bit as on 'fast'; convolution (on the Wasm GEMM
+// too) within the same kind of bound. Determinism: the same bits twice, a model batch equal to
 // its models trained alone, bit for bit; a short BB-α run close to the same run on 'fast'.
 //
 // The compiled module is generated (scripts/build-wasm.mjs); a fresh clone that skipped that
@@ -221,18 +221,20 @@ describe('the rest of the table on wasm', () => {
     expectClose(run(wasm, Prim.RandomBits, [], rb), run(oracle, Prim.RandomBits, [], rb), null, 'random bits');
   });
 
-  it('conv2d forward and both gradients within f32 rounding (the JS im2col GEMM)', () => {
+  it('conv2d forward and both gradients within f32 rounding (the Wasm GEMM; test/core/cpu-wasm-conv.test.ts has the geometries)', () => {
     const g = { stride: [2, 1] as [number, number], padding: [1, 2] as [number, number], dilation: [1, 1] as [number, number] };
     const x = operand([2, 3, 10, 7], 'f32', 11), w = operand([4, 3, 3, 2], 'f32', 12);
-    const near = (got: HostArray, want: HostArray, what: string) => expectClose(got, want, Float64Array.from(want, (v) => 1e-6 * (1 + Math.abs(v))), what);
-    const y = run(oracle, Prim.Conv2d, [x, w], g);
-    near(run(wasm, Prim.Conv2d, [x, w], g), y, 'conv2d');
+    // the k-ordered f32 bound of the GEMM tests, on at most 128 terms, Σ|terms| from the oracle on |operands|
+    const near = <P extends Prim.Conv2d | Prim.Conv2dInputGrad | Prim.Conv2dFilterGrad>(prim: P, ops: CpuOperand[], p: PrimParams[P], what: string) => {
+      const want = run(oracle, prim, ops, p);
+      const scale = run(oracle, prim, ops.map(absOf), p);
+      expectClose(run(wasm, prim, ops, p), want, Float64Array.from(want, (v, i) => 131 * U * scale[i]! + 2 * U * Math.abs(v)), what);
+    };
+    near(Prim.Conv2d, [x, w], g, 'conv2d');
     const yShape = shapeRules[Prim.Conv2d]([x, w], g).shape as number[];
     const dy = operand(yShape, 'f32', 13);
-    const ig = { ...g, inputShape: [2, 3, 10, 7] as [number, number, number, number] };
-    const fg = { ...g, filterShape: [4, 3, 3, 2] as [number, number, number, number] };
-    near(run(wasm, Prim.Conv2dInputGrad, [dy, w], ig), run(oracle, Prim.Conv2dInputGrad, [dy, w], ig), 'input grad');
-    near(run(wasm, Prim.Conv2dFilterGrad, [x, dy], fg), run(oracle, Prim.Conv2dFilterGrad, [x, dy], fg), 'filter grad');
+    near(Prim.Conv2dInputGrad, [dy, w], { ...g, inputShape: [2, 3, 10, 7] }, 'input grad');
+    near(Prim.Conv2dFilterGrad, [x, dy], { ...g, filterShape: [4, 3, 3, 2] }, 'filter grad');
   });
 });
 

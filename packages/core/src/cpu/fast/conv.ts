@@ -34,7 +34,7 @@ const BLOCK_BYTES = 256 * 1024;
  * j = n·P + oh·WO + ow, row k = (c·KH + kh)·KW + kw, element xp[colBase[j] + rowOff[k]] of the
  * (zero-padded when padding ≠ 0) input xp [N, C, HP, WP].
  */
-interface ConvPlan {
+export interface ConvPlan {
   N: number; C: number; H: number; W: number;
   O: number; KH: number; KW: number; HO: number; WO: number;
   HP: number; WP: number; ph: number; pw: number;
@@ -44,7 +44,7 @@ interface ConvPlan {
   colBase: Int32Array;
 }
 
-function plan(x: Shape, w: Shape, y: Shape, g: Conv2dGeometry): ConvPlan {
+export function plan(x: Shape, w: Shape, y: Shape, g: Conv2dGeometry): ConvPlan {
   const [N, C, H, W] = x as Dims4;
   const [O, , KH, KW] = w as Dims4;
   const [, , HO, WO] = y as Dims4;
@@ -65,7 +65,7 @@ function plan(x: Shape, w: Shape, y: Shape, g: Conv2dGeometry): ConvPlan {
   return { N, C, H, W, O, KH, KW, HO, WO, HP, WP, ph, pw, CKK, P, rowOff, colBase };
 }
 
-type Readable = ArrayLike<number>;
+export type Readable = ArrayLike<number>;
 
 /** The input as xp [N, C, HP, WP]: itself when no padding is needed, else a zero-padded f64 copy. */
 function padded(x: Readable, pl: ConvPlan): Readable {
@@ -119,7 +119,7 @@ function packColumns(xp: Readable, pl: ConvPlan, j0: number, J: number, panels: 
 }
 
 /** True when no element is NaN or ±Inf (x − x is 0 exactly for finite x). */
-function allFinite(v: Readable): boolean {
+export function allFinite(v: Readable): boolean {
   for (let i = 0; i < v.length; i++) if (v[i]! - v[i]! !== 0) return false;
   return true;
 }
@@ -177,28 +177,42 @@ function convForward(x: Readable, xShape: Shape, w: Readable, wShape: Shape, g: 
   }
 }
 
+/** The flipped, transposed filter Wf[c, o, kh, kw] = W[o, c, KH−1−kh, KW−1−kw] of a unit-stride input gradient. */
+export function flippedFilter(w: Readable, wShape: Shape): Float64Array {
+  const [O, C, KH, KW] = wShape as Dims4;
+  const wf = new Float64Array(O * C * KH * KW);
+  for (let o = 0; o < O; o++)
+    for (let c = 0; c < C; c++)
+      for (let kh = 0; kh < KH; kh++)
+        for (let kw = 0; kw < KW; kw++) wf[((c * O + o) * KH + KH - 1 - kh) * KW + KW - 1 - kw] = w[((o * C + c) * KH + kh) * KW + kw]!;
+  return wf;
+}
+
+/**
+ * The padding of dy that makes a unit-stride input gradient a convolution with the flipped
+ * filter, (K−1)·d − p per side, or null where that form does not apply (a stride, or
+ * padding beyond the filter's reach).
+ */
+export function flippedPadding(wShape: Shape, g: Conv2dGeometry): [number, number] | null {
+  const [, , KH, KW] = wShape as Dims4;
+  const fph = (KH - 1) * g.dilation[0] - g.padding[0];
+  const fpw = (KW - 1) * g.dilation[1] - g.padding[1];
+  return g.stride[0] === 1 && g.stride[1] === 1 && fph >= 0 && fpw >= 0 ? [fph, fpw] : null;
+}
+
 export const conv2dInputGrad: CpuKernel<Prim.Conv2dInputGrad> = ([dy, w], g, out) => {
   // dcol [CKK, (n, p)] = Wᵀ [CKK, O] · dy [O, (n, p)] in blocks of columns, each added into dxp
   // at its taps (col2im), then the padding cropped off.
   const size = sizeOfShape(out.shape);
   const r = allocHost(out.dtype, size) as FloatArray;
   const [O0, C0, KH0, KW0] = w!.shape as Dims4;
-  const [dh, dw] = g.dilation;
-  const fph = (KH0 - 1) * dh - g.padding[0];
-  const fpw = (KW0 - 1) * dw - g.padding[1];
-  if (g.stride[0] === 1 && g.stride[1] === 1 && fph >= 0 && fpw >= 0) {
+  const fp = flippedPadding(w!.shape, g);
+  if (fp) {
     // Unit stride: dx is the convolution of dy (padded by (K−1)·d − p) with the flipped,
     // transposed filter Wf[c, o, kh, kw] = W[o, c, KH−1−kh, KW−1−kw]: one GEMM with a long
     // reduction (O·KH·KW), written straight into dx, no col2im.
-    const ws = w!.storage;
-    const wf = new Float64Array(ws.length);
-    for (let o = 0; o < O0; o++)
-      for (let c = 0; c < C0; c++)
-        for (let kh = 0; kh < KH0; kh++)
-          for (let kw = 0; kw < KW0; kw++)
-            wf[((c * O0 + o) * KH0 + KH0 - 1 - kh) * KW0 + KW0 - 1 - kw] = ws[((o * C0 + c) * KH0 + kh) * KW0 + kw]!;
-    const fg: Conv2dGeometry = { stride: [1, 1], padding: [fph, fpw], dilation: [dh, dw] };
-    convForward(dy!.storage, dy!.shape, wf, [C0, O0, KH0, KW0], fg, out.shape, r);
+    const fg: Conv2dGeometry = { stride: [1, 1], padding: fp, dilation: g.dilation };
+    convForward(dy!.storage, dy!.shape, flippedFilter(w!.storage, w!.shape), [C0, O0, KH0, KW0], fg, out.shape, r);
     return r;
   }
   // col2im adds only the taps that meet a dy value; the zeros of the stride holes and the
