@@ -119,14 +119,14 @@ interface MatmulLibrary {
   prepare(c: MatmulCase, ops: Operands): Prepared;
 }
 
-function alphadropMatmul(threads: string): MatmulLibrary {
+/** matmul through alphadrop's tensors, every call made inside `within` (which may install a backend). */
+function tensorMatmul(name: string, detail: string, within: <T>(f: () => T) => T = (f) => f()): MatmulLibrary {
   return {
-    name: 'alphadrop',
-    detail: `@alphadrop/core cpu backend, matmul(a, b, { transA, transB }); ${threads}`,
+    name,
+    detail,
     prepare: (c, ops) => {
-      const a = tensor(ops.a.slice(), ops.aShape);
-      const b = tensor(ops.b.slice(), ops.bShape);
-      const run = (): Tensor => matmul(a, b, { transA: c.transA, transB: c.transB });
+      const [a, b] = within(() => [tensor(ops.a.slice(), ops.aShape), tensor(ops.b.slice(), ops.bShape)] as const);
+      const run = (): Tensor => within(() => matmul(a, b, { transA: c.transA, transB: c.transB }));
       return {
         result: async () => {
           const out = run();
@@ -144,6 +144,8 @@ function alphadropMatmul(threads: string): MatmulLibrary {
   };
 }
 
+const alphadropMatmul = (threads: string): MatmulLibrary => tensorMatmul('alphadrop', `@alphadrop/core cpu backend, matmul(a, b, { transA, transB }); ${threads}`);
+
 /** matmul on cpuBackend('wasm') with `workers` Wasm worker threads beside the caller (0: one thread). */
 function wasmMatmul(workers: number): MatmulLibrary {
   const backend = cpuBackend('wasm');
@@ -157,27 +159,8 @@ function wasmMatmul(workers: number): MatmulLibrary {
       setBackend(previous);
     }
   };
-  return {
-    name: `alphadrop wasm ${workers + 1}t`,
-    detail: `@alphadrop/core cpu-wasm backend, matmul(a, b, { transA, transB }) on the WebAssembly SIMD GEMM; threads: ${workers === 0 ? 'the caller alone' : `the caller + ${workers} worker${workers === 1 ? '' : 's'}`}`,
-    prepare: (c, ops) => {
-      const [a, b] = within(() => [tensor(ops.a.slice(), ops.aShape), tensor(ops.b.slice(), ops.bShape)]);
-      const run = (): Tensor => within(() => matmul(a!, b!, { transA: c.transA, transB: c.transB }));
-      return {
-        result: async () => {
-          const out = run();
-          const v = out.dataSync();
-          out.dispose();
-          return v;
-        },
-        call: async () => run().dispose(), // the cpu backend computes synchronously
-        dispose: () => {
-          a!.dispose();
-          b!.dispose();
-        },
-      };
-    },
-  };
+  const threads = workers === 0 ? 'the caller alone' : `the caller + ${workers} worker${workers === 1 ? '' : 's'}`;
+  return tensorMatmul(`alphadrop wasm ${workers + 1}t`, `@alphadrop/core cpu-wasm backend, matmul(a, b, { transA, transB }) on the WebAssembly SIMD GEMM; threads: ${threads}`, within);
 }
 
 function tfjsMatmul(tf: Tfjs): MatmulLibrary {

@@ -14,6 +14,7 @@
 // pool and drops the shared scratch, so a stuck worker can never corrupt a later result.
 
 import { gemmTiles, resetGemmScratch } from './gemm-tiles.js';
+import { canBlock, nodeBuiltin } from '../thread-env.js';
 
 export interface FastCpuThreadOptions {
   /**
@@ -107,25 +108,6 @@ export async function fastCpuThreadsReady(timeoutMs = 10_000): Promise<number> {
 function wantedWorkers(): number {
   if (options.workers < 0) options.workers = envWorkers() ?? 0;
   return options.workers;
-}
-
-function nodeBuiltin<T>(name: string): T | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
-  try {
-    return proc?.getBuiltinModule?.(name) as T | undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether this thread may block in Atomics.wait (not a browser main thread). */
-function canBlock(): boolean {
-  try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function ensurePool(): Pool | null {

@@ -21,6 +21,7 @@
 // caller works alone); they are unref'd and never keep a process alive; if no piece completes
 // for STALL_MS the caller runs the unfinished ones itself and retires the pool.
 
+import { canBlock, nodeBuiltin } from '../thread-env.js';
 import { MAX_THREADS, loadedKernels, scratchOf, type LoadedKernels } from './module.js';
 
 /** The kernels threads can share, in the order the workers index them. */
@@ -108,15 +109,6 @@ let wanted = -1;
 let unavailable: string | null = null;
 let parallelJobs = 0;
 
-function nodeBuiltin<T>(name: string): T | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
-  try {
-    return proc?.getBuiltinModule?.(name) as T | undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function defaultWorkers(): number {
   const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.ALPHADROP_CPU_WORKERS;
   const n = v === undefined || v === '' ? NaN : Number(v);
@@ -156,16 +148,6 @@ export async function wasmThreadsReady(timeoutMs = 10_000): Promise<number> {
   const t0 = Date.now();
   while (pool === p && Atomics.load(p.ctrl, READY) < p.workers.length && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 2));
   return pool === p ? Math.min(wanted, Atomics.load(p.ctrl, READY)) : 0;
-}
-
-/** Whether this thread may block in Atomics.wait (not a browser main thread). */
-function canBlock(): boolean {
-  try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function ensurePool(l: LoadedKernels): Pool | null {
