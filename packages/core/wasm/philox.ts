@@ -39,6 +39,13 @@ function storeGroup(at: usize, x0: v128, x1: v128, x2: v128, x3: v128): void {
  * chains keep the multiplier busy.
  */
 export function philoxGroups(dst: usize, g0: i32, g1: i32, k0: u32, k1: u32, w1: u32, w2: u32, w3: u32): void {
+  philoxRun(dst + (<usize>g0 << 6), g0, g1, k0, k1, w1, w2, w3);
+}
+
+/** Groups [g0, g1) of the draw, group g written at out + 64·(g − g0). */
+// @ts-ignore: decorator
+@inline
+export function philoxRun(out: usize, g0: i32, g1: i32, k0: u32, k1: u32, w1: u32, w2: u32, w3: u32): void {
   const m0 = i32x4.splat(M0);
   const m1 = i32x4.splat(M1);
   let g = g0;
@@ -59,9 +66,10 @@ export function philoxGroups(dst: usize, g0: i32, g1: i32, k0: u32, k1: u32, w1:
       ka += W0;
       kb += W1;
     }
-    storeGroup(dst + (<usize>g << 6), a0, a1, a2, a3);
+    const at = out + (<usize>(g - g0) << 6);
+    storeGroup(at, a0, a1, a2, a3);
     // the second group of the last pair may lie past g1: written only when it is wanted
-    if (g + 1 < g1) storeGroup(dst + (<usize>(g + 1) << 6), b0, b1, b2, b3);
+    if (g + 1 < g1) storeGroup(at + 64, b0, b1, b2, b3);
   }
 }
 

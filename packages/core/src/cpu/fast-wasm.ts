@@ -17,10 +17,10 @@ import { fastKernels } from './fast.js';
 import { jsGemmRoute } from './fast/gemm.js';
 import { matmulKernels } from './fast/matmul.js';
 import { wasmConvKernels } from './wasm/conv.js';
-import { dropout, randomBits, wasmMaskBits } from './wasm/random.js';
+import { dropout, randomBits } from './wasm/random.js';
 import { wasmGemmRoute } from './wasm/route.js';
 
-const routed = matmulKernels((dtype: DType) => (dtype === 'f32' ? wasmGemmRoute : jsGemmRoute), wasmMaskBits);
+const routed = matmulKernels((dtype: DType) => (dtype === 'f32' ? wasmGemmRoute : jsGemmRoute));
 
 export const wasmKernels: Partial<CpuKernelTable> = {
   ...fastKernels,

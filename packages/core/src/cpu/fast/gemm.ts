@@ -14,6 +14,7 @@
 // threads claim from a shared counter (workers.ts); the calling thread always takes part, so
 // the result does not depend on how many workers showed up.
 
+import type { DropoutParams } from '../../prims.js';
 import { gemmScratch, gemmTiles, releaseLargeGemmScratch } from './gemm-tiles.js';
 import { parallelGemm } from './workers.js';
 
@@ -52,17 +53,20 @@ function packPanels(x: Readable, off: number, rs: number, ks: number, R: number,
 
 /**
  * Inverted dropout on an operand's stored elements: element at flat index t reads
- * bits[t] < threshold ? x / keepProb : 0 (cpu/reference.ts `applyDropout`, in f64).
+ * bits[t] < threshold ? x / keepProb : 0 (cpu/reference.ts `applyDropout`, in f64), the bits
+ * being the mask's Philox words at `draw`. A route either asks for the words (`bits()`, drawn
+ * once and memoised) or draws them itself from `draw` (the Wasm route, inside its kernel).
  */
 export interface PackMask {
-  bits: Uint32Array;
+  draw: DropoutParams;
+  bits(): Uint32Array;
   threshold: number;
   keepProb: number;
 }
 
 /** packPanels with dropout applied to each element read (see PackMask). */
 function packPanelsMasked(x: Readable, m: PackMask, off: number, rs: number, ks: number, R: number, K: number, P: Float64Array): void {
-  const bits = m.bits;
+  const bits = m.bits();
   const thr = m.threshold;
   const keep = m.keepProb;
   const all = +(keep === 1);

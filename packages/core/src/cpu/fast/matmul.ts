@@ -16,7 +16,7 @@ import type { Prim } from '../../prims.js';
 import type { Shape } from '../../shape.js';
 import type { CpuKernel, CpuOperand } from '../reference.js';
 import { jsGemmRoute, type Epilogue, type FloatArray, type GemmRoute, type MatView, type PackMask } from './gemm.js';
-import { maskBits, type MaskBits } from './random.js';
+import { maskBits } from './random.js';
 import { broadcastStrides, offsetTable, sizeOfShape } from './strided.js';
 
 function batchedMatmul(
@@ -62,11 +62,8 @@ function batchedMatmul(
   }
 }
 
-/**
- * Matmul and FusedMatmul over the GEMM route `routeFor` picks for each result dtype, with
- * FusedMatmul's dropout bits from `bitsOf`.
- */
-export function matmulKernels(routeFor: (dtype: DType) => GemmRoute, bitsOf: MaskBits = maskBits): { matmul: CpuKernel<Prim.Matmul>; fusedMatmul: CpuKernel<Prim.FusedMatmul> } {
+/** Matmul and FusedMatmul over the GEMM route `routeFor` picks for each result dtype. */
+export function matmulKernels(routeFor: (dtype: DType) => GemmRoute): { matmul: CpuKernel<Prim.Matmul>; fusedMatmul: CpuKernel<Prim.FusedMatmul> } {
   const matmul: CpuKernel<Prim.Matmul> = ([a, b], { transA, transB }, out) => {
     const r = allocHost(out.dtype, sizeOfShape(out.shape)) as FloatArray;
     batchedMatmul(routeFor(out.dtype), a!, b!, transA, transB, out.shape, r, null, null);
@@ -79,8 +76,10 @@ export function matmulKernels(routeFor: (dtype: DType) => GemmRoute, bitsOf: Mas
     if (p.dropout) {
       const d = p.dropout;
       const n = a!.storage.length;
-      const bits = d.keepProb === 1 ? new Uint32Array(n) : bitsOf(n, d.key, d.counter, d.keys);
-      mask = { bits, threshold: keepThreshold(d.keepProb), keepProb: d.keepProb };
+      // the words are drawn only if the route asks for them (the Wasm route draws its own)
+      let words: Uint32Array | null = null;
+      const bits = () => (words ??= d.keepProb === 1 ? new Uint32Array(n) : maskBits(n, d.key, d.counter, d.keys));
+      mask = { draw: d, bits, threshold: keepThreshold(d.keepProb), keepProb: d.keepProb };
     }
     const batchedBias = !!bias && bias.shape.length > 1;
     batchedMatmul(routeFor(out.dtype), a!, b!, p.transA, p.transB, out.shape, r, mask, { bias: bias ? bias.storage : null, relu: p.activation === 'relu' }, batchedBias);

@@ -9,8 +9,9 @@
 // oracle bit for bit. This one sums in f32 (see the kernel's header), so it matches the
 // oracle within f32 tolerance, and its own result is a fixed function of the inputs: the same
 // bits on every call, and the same bits for any row block of A computed on its own.
-// FusedMatmul's parts ride along: a dropout mask is applied to A's span once it is in the
-// module's memory (x / keepProb in f64, rounded to f32 once, as the oracle's dropout rounds),
+// FusedMatmul's parts ride along: a dropout mask is drawn and applied to A's span once it is
+// in the module's memory (random.ts dropoutInMemory: x / keepProb in f64, rounded to f32
+// once, as the oracle's dropout rounds),
 // and the bias + ReLU epilogue is applied in f64 (fast/gemm.ts `applyEpilogue`) as results are
 // copied out. Packing, the mask and the product are shared with worker threads where there
 // are any (threads.ts); each output is still summed by one thread in the same order.
@@ -18,6 +19,7 @@
 import { ShapeError, ValueError } from '../../errors.js';
 import { applyEpilogue, type Epilogue, type FloatArray, type PackMask } from '../fast/gemm.js';
 import { alignUp, loadedKernels, reserveMemory, workBase } from './module.js';
+import { dropoutInMemory } from './random.js';
 import { runChunks } from './threads.js';
 
 /** A matrix inside a host array: element (i, j) at data[off + i·rs + j·cs]. */
@@ -26,7 +28,7 @@ export interface StridedMatrix {
   off: number;
   rs: number;
   cs: number;
-  /** Dropout applied as the span is copied in (bits indexed like `data`). */
+  /** Dropout applied to the span once copied in (the mask's words indexed like `data`, drawn in the kernel). */
   mask?: PackMask | null;
 }
 
@@ -87,23 +89,16 @@ export function wasmGemm(
   const k = l.kernels;
   const MR = k.rowsPerPanel();
   const NR = k.colsPerPanel();
-  // Layout from workBase, in bytes: A's span, B's span, packed A, packed B, C, mask bits.
+  // Layout from workBase, in bytes: A's span, B's span, packed A, packed B, C.
   const aAt = workBase(k);
   const bAt = alignUp(aAt + 4 * aSpan);
   const apAt = alignUp(bAt + 4 * bSpan);
   const bpAt = alignUp(apAt + 4 * Math.ceil(M / MR) * MR * K);
   const cAt = alignUp(bpAt + 4 * Math.ceil(N / NR) * NR * K);
-  const bitsAt = alignUp(cAt + 4 * M * N);
-  const mem = new Float32Array(reserveMemory(l, bitsAt + (a.mask ? 4 * aSpan : 0), WHERE));
+  const mem = new Float32Array(reserveMemory(l, cAt + 4 * M * N, WHERE));
 
   copyIn(mem, aAt / 4, a.data, a.off, aSpan);
-  if (a.mask) {
-    const m = a.mask;
-    if (m.bits.length < a.off + aSpan) throw new ShapeError(WHERE, `mask bits for A's ${a.off + aSpan} elements`, `${m.bits.length}`);
-    new Uint32Array(mem.buffer, bitsAt, aSpan).set(m.bits.subarray(a.off, a.off + aSpan));
-    const all = m.keepProb === 1;
-    runChunks(l, 'dropoutChunk', aSpan, [aAt, bitsAt, aSpan, all ? 0 : m.threshold, m.keepProb, +all, aAt]);
-  }
+  if (a.mask) dropoutInMemory(l, aAt, a.off, aSpan, a.mask.draw, a.data.length);
   copyIn(mem, bAt / 4, b.data, b.off, bSpan);
   runChunks(l, 'packAChunk', M * K, [aAt, a.rs, a.cs, M, K, apAt]);
   runChunks(l, 'packBChunk', K * N, [bAt, b.rs, b.cs, K, N, bpAt]);

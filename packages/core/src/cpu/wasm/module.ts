@@ -15,8 +15,8 @@
 // `wasmUnavailableReason()`.
 //
 // Memory: the module allocates nothing. Above heapBase() the host keeps one small scratch
-// buffer per thread (SCRATCH_BYTES each, MAX_THREADS of them), then lays out each call's
-// buffers from workBase(), growing the memory to fit the largest call so far (WebAssembly
+// buffer per thread (SCRATCH_BYTES each, MAX_THREADS of them) and a few words of kernel
+// parameters (paramsAt()), then lays out each call's buffers from workBase(), growing the memory to fit the largest call so far (WebAssembly
 // memory never shrinks).
 
 import { DeviceError } from '../../errors.js';
@@ -38,6 +38,7 @@ export interface WasmKernels {
   gemmChunk(c: number, chunks: number, scratch: number, M: number, N: number, K: number, ap: number, bp: number, cp: number, ldc: number): void;
   philoxChunk(c: number, chunks: number, scratch: number, dst: number, groups: number, k0: number, k1: number, w1: number, w2: number, w3: number): void;
   dropoutChunk(c: number, chunks: number, scratch: number, src: number, bits: number, n: number, threshold: number, keep: number, all: number, dst: number): void;
+  dropoutDrawChunk(c: number, chunks: number, scratch: number, src: number, w0: number, w1: number, coords: number, threshold: number, keep: number, dst: number): void;
 }
 
 /** The loaded module: its kernels, its memory, and the compiled module threads instantiate again. */
@@ -157,9 +158,15 @@ export function scratchOf(k: WasmKernels, thread: number): number {
   return alignUp(k.heapBase()) + thread * SCRATCH_BYTES;
 }
 
-/** Where a call's own buffers may start: past every thread's scratch. */
-export function workBase(k: WasmKernels): number {
+/** PARAMS_BYTES for parameters a kernel reads from memory (Philox coordinates), past every thread's scratch. */
+export function paramsAt(k: WasmKernels): number {
   return alignUp(scratchOf(k, MAX_THREADS));
+}
+const PARAMS_BYTES = 64;
+
+/** Where a call's own buffers may start: past the scratch and the parameters. */
+export function workBase(k: WasmKernels): number {
+  return paramsAt(k) + PARAMS_BYTES;
 }
 
 const ALIGN = 64; // bytes: every buffer starts on a cache line
