@@ -1,24 +1,18 @@
 // Inverted dropout applied to f32 values: y = bits < threshold ? x / keep : 0, with x / keep
 // divided in f64 and rounded to f32 once, as the CPU kernels and the oracle compute it (an
-// f32 division would differ when keep is not an f32 value). `all` keeps every element
-// (keep = 1, whose threshold 2^32 does not fit in a u32). dst may be src.
+// f32 division would differ when keep is not an f32 value). keep = 1 never comes here (its
+// threshold 2^32 does not fit in a u32, and x / 1 = x). dst may be src. The mask's words are
+// drawn here too (dropoutDrawChunk), so they never leave a thread's scratch.
 
 import { chunkStart } from './chunks';
 import { philoxRun } from './philox';
 
-/** Elements [i0, i1) of y = dropout(x). */
-export function dropoutRange(src: usize, bits: usize, i0: i32, i1: i32, threshold: u32, keep: f64, all: bool, dst: usize): void {
-  const at = <usize>i0 << 2;
-  dropoutSpan(src + at, bits + at, i1 - i0, threshold, keep, all, dst + at);
-}
-
 /** y = dropout(x) over n elements from src, bits and dst on. */
 // @ts-ignore: decorator
 @inline
-function dropoutSpan(src: usize, bits: usize, n: i32, threshold: u32, keep: f64, all: bool, dst: usize): void {
+function dropoutSpan(src: usize, bits: usize, n: i32, threshold: u32, keep: f64, dst: usize): void {
   const kv = f64x2.splat(keep);
   const tv = i32x4.splat(threshold);
-  const av = i32x4.splat(all ? -1 : 0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
@@ -26,22 +20,14 @@ function dropoutSpan(src: usize, bits: usize, n: i32, threshold: u32, keep: f64,
     const lo = f64x2.div(f64x2.promote_low_f32x4(x), kv);
     const hi = f64x2.div(f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1)), kv);
     const y = i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
-    const kept = v128.or(i32x4.lt_u(v128.load(bits + off), tv), av);
+    const kept = i32x4.lt_u(v128.load(bits + off), tv);
     v128.store(dst + off, v128.and(y, kept));
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;
-    const kept = all || load<u32>(bits + off) < threshold;
+    const kept = load<u32>(bits + off) < threshold;
     store<f32>(dst + off, kept ? <f32>(<f64>load<f32>(src + off) / keep) : 0);
   }
-}
-
-/** Piece c of `chunks` of dropoutRange over n elements (pieces cut at multiples of 4). */
-export function dropoutChunk(c: i32, chunks: i32, _scratch: usize, src: usize, bits: usize, n: i32, threshold: u32, keep: f64, all: i32, dst: usize): void {
-  const quads = (n + 3) >> 2;
-  const i0 = chunkStart(c, chunks, quads) << 2;
-  const i1 = min(n, chunkStart(c + 1, chunks, quads) << 2);
-  dropoutRange(src, bits, i0, i1, threshold, keep, all != 0, dst);
 }
 
 /**
@@ -63,6 +49,6 @@ export function dropoutDrawChunk(c: i32, chunks: i32, scratch: usize, src: usize
     const lo = max(g << 4, w0);
     const hi = min(gEnd << 4, w1);
     const at = <usize>(lo - w0) << 2;
-    dropoutSpan(src + at, scratch + (<usize>(lo - (g << 4)) << 2), hi - lo, threshold, keep, false, dst + at);
+    dropoutSpan(src + at, scratch + (<usize>(lo - (g << 4)) << 2), hi - lo, threshold, keep, dst + at);
   }
 }

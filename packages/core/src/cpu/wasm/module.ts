@@ -37,7 +37,6 @@ export interface WasmKernels {
   packBChunk(c: number, chunks: number, scratch: number, src: number, rs: number, cs: number, K: number, N: number, dst: number): void;
   gemmChunk(c: number, chunks: number, scratch: number, M: number, N: number, K: number, ap: number, bp: number, cp: number, ldc: number): void;
   philoxChunk(c: number, chunks: number, scratch: number, dst: number, groups: number, k0: number, k1: number, w1: number, w2: number, w3: number): void;
-  dropoutChunk(c: number, chunks: number, scratch: number, src: number, bits: number, n: number, threshold: number, keep: number, all: number, dst: number): void;
   dropoutDrawChunk(c: number, chunks: number, scratch: number, src: number, w0: number, w1: number, coords: number, threshold: number, keep: number, dst: number): void;
 }
 

@@ -25,7 +25,7 @@ import { canBlock, nodeBuiltin } from '../thread-env.js';
 import { MAX_THREADS, loadedKernels, scratchOf, type LoadedKernels } from './module.js';
 
 /** The kernels threads can share, in the order the workers index them. */
-const CHUNK_KERNELS = ['gemmChunk', 'packAChunk', 'packBChunk', 'philoxChunk', 'dropoutChunk', 'dropoutDrawChunk'] as const;
+const CHUNK_KERNELS = ['gemmChunk', 'packAChunk', 'packBChunk', 'philoxChunk', 'dropoutDrawChunk'] as const;
 export type ChunkKernel = (typeof CHUNK_KERNELS)[number];
 
 /**
@@ -37,7 +37,6 @@ const MIN_PARALLEL_WORK: Record<ChunkKernel, number> = {
   packAChunk: 1 << 16,
   packBChunk: 1 << 16,
   philoxChunk: 1 << 11,
-  dropoutChunk: 1 << 15,
   dropoutDrawChunk: 1 << 13,
 };
 /** Pieces per thread: a few, so a thread that started late still gets an even share. */
