@@ -6,7 +6,7 @@ import { ValueError } from '@alphadrop/core';
 import { VERSION } from '@alphadrop/nn';
 import { dataDir } from '@alphadrop/nn/node';
 import type { BackendChoice } from '../backend-select.js';
-import { firstNonFinite } from '../runs/journal.js';
+import { firstNonFinite, seedOf } from '../runs/journal.js';
 import type { Flag } from './flags.js';
 import type { CommandSpec, ParsedArgs } from './parse.js';
 import { checkInputDir, writeTextFile } from './paths.js';
@@ -70,8 +70,30 @@ export function assertFinite(where: string, metrics: unknown): void {
   if (bad) throw new ValueError(where, 'finite metrics', bad, 'the model or the data hold non-finite values');
 }
 
-/** A result file: the command, the library version, every option with its type, then the results. */
+/**
+ * A result file: the command, the library version, the seed, every option with its type,
+ * then the results. Version and seed are what docs/determinism.md needs to reproduce it.
+ */
 export function writeResult(path: string, args: ParsedArgs, results: Record<string, unknown>, io: Io): void {
-  writeTextFile(path, JSON.stringify({ command: args.command.name, version: VERSION, options: args.record(), ...results }, null, 2) + '\n');
+  const options = args.record();
+  const record = { command: args.command.name, version: VERSION, seed: seedOfResult(options, results), options, ...results };
+  writeTextFile(path, JSON.stringify(record, null, 2) + '\n');
   io.log(`wrote ${path}`);
+}
+
+/**
+ * The seed a result was computed under: the results' own `seed` (a checkpoint's), else the
+ * --seed option, else the seeds of its per-checkpoint entries (calibration, ood: one number
+ * when they share it, else the list); null for a command that draws nothing at random.
+ */
+export function seedOfResult(options: Record<string, unknown>, results: Record<string, unknown>): number | number[] | null {
+  const own = seedOf(results) ?? seedOf(options);
+  if (own !== null) return own;
+  const perEntry = Object.values(results)
+    .filter(Array.isArray)
+    .flat()
+    .map((entry: unknown) => (entry !== null && typeof entry === 'object' ? seedOf(entry as Record<string, unknown>) : null))
+    .filter((v): v is number => v !== null);
+  const distinct = [...new Set(perEntry)];
+  return distinct.length === 0 ? null : distinct.length === 1 ? distinct[0]! : distinct;
 }

@@ -14,7 +14,7 @@ import { createOutputDirs } from '../cli/paths.js';
 import { lineFigure, panels, reliabilityFigure, type FigureSpec } from '../report/figures.js';
 import { RunJournal, type JsonValue } from '../runs/journal.js';
 import { sharedModelSpecs, sharedModels, type NamedModel, type SharedModelsPlan } from './mnist-models.js';
-import { provenance, provenanceLines, type RunProvenance } from './provenance.js';
+import { ofRun, provenance, provenanceLines, type RunProvenance } from './provenance.js';
 import { writeFigure, writeReport, type ReportIo } from './report.js';
 
 export type ModelExperiment = 'adversarial' | 'ood' | 'calibration';
@@ -78,7 +78,7 @@ export async function reproduceModelExperiment(p: ModelExperimentPlan, journal: 
       const t0 = performance.now();
       const result = await evaluate(p, m);
       createOutputDirs(p.out);
-      journal.append(unit, { ...(result as Record<string, JsonValue>), run: provenance(io.device, (performance.now() - t0) / 1000) as unknown as JsonValue });
+      journal.append(unit, { ...(result as Record<string, JsonValue>), run: ofRun(provenance(io.device, (performance.now() - t0) / 1000), p.seed) as unknown as JsonValue });
       io.log(`${m.name}: recorded`);
     }
     const records = names.map((n) => ({ ...n, r: journal.get({ model: n.id }) as unknown as Record<string, unknown> & { run: RunProvenance } }));

@@ -10,7 +10,7 @@ import { trainClassifierRuns, type ClassifierProtocol, type CurvePoint } from '.
 import { createOutputDirs } from '../cli/paths.js';
 import { lineFigure, panels, type LineSeries } from '../report/figures.js';
 import { RunJournal, type JsonValue } from '../runs/journal.js';
-import { provenance, provenanceLines, type RunProvenance } from './provenance.js';
+import { ofRun, provenance, provenanceLines, type RunProvenance } from './provenance.js';
 import { writeFigure, writeReport, type ReportIo } from './report.js';
 
 export type MnistExperiment = 'mnist-mlp' | 'mnist-cnn' | 'runtime';
@@ -66,6 +66,9 @@ function units(p: MnistPlan): Unit[] {
   return p.alphas.flatMap((alpha) => Array.from({ length: p.runs }, (_, run) => ({ alpha, run, samples: p.protocol.samples })));
 }
 
+/** Run r of every α trains under seed + r (the α values of one run share initial weights, masks and order). */
+const runSeed = (p: MnistPlan, u: Unit) => p.seed + u.run;
+
 const asImages = (s: MnistSplit) => ({ x: s.images, y: s.labels, n: s.labels.length, d: s.images.length / s.labels.length });
 
 export async function reproduceMnist(p: MnistPlan, journal: RunJournal<JsonValue>, io: ReportIo): Promise<void> {
@@ -77,13 +80,13 @@ export async function reproduceMnist(p: MnistPlan, journal: RunJournal<JsonValue
     io.log(`${p.experiment}: training ${group.length} run${group.length === 1 ? '' : 's'} (${units(p).length - missing.length} done earlier), ${p.protocol.epochs} epochs`);
     const t0 = performance.now();
     const { curves, models } = await trainClassifierRuns(
-      arch, group.map((u) => ({ alpha: u.alpha, seed: p.seed + u.run })), asImages(p.train), asImages(p.test),
+      arch, group.map((u) => ({ alpha: u.alpha, seed: runSeed(p, u) })), asImages(p.train), asImages(p.test),
       { ...p.protocol, samples: group[0]!.samples }, io.log,
     );
     models.forEach((m) => m.dispose());
     const run = provenance(io.device, (performance.now() - t0) / 1000);
     createOutputDirs(p.out);
-    group.forEach((u, g) => journal.append(u, { curve: curves[g]!, run } as unknown as JsonValue));
+    group.forEach((u, g) => journal.append(u, { curve: curves[g]!, run: ofRun(run, runSeed(p, u)) } as unknown as JsonValue));
   }
   if (missing.length === 0) io.log(`${p.experiment}: all ${units(p).length} runs done earlier`);
   await writeMnistReport(p, journal, io);

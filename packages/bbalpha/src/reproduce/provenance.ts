@@ -1,10 +1,13 @@
 // What ran where: each reproduction README says on which device, when, at which commit and
-// for how long its runs were computed. The commit is read from git where the code runs from
-// a checkout (else "unknown": an installed package has no history).
+// library version, and for how long its runs were computed; each journal line also records
+// the seed its run used (docs/determinism.md: version and seed reproduce a result). The
+// commit is read from git where the code runs from a checkout (else "unknown": an installed
+// package has no history).
 
 import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VERSION } from '@alphadrop/nn';
 
 /**
  * The checkout's commit (short hash, "+changes" when the tree differs from it), or "unknown".
@@ -27,13 +30,23 @@ export function currentCommit(): string {
 export interface RunProvenance {
   device: string;
   commit: string;
+  /** The library version that computed the run (a resumed journal may mix versions). */
+  version: string;
+  /** The seed of this run (the experiment's seed plus the split or run index). */
+  seed: number;
   /** ISO date the run finished. */
   finished: string;
   seconds: number;
 }
 
-export function provenance(device: string, seconds: number): RunProvenance {
-  return { device, commit: currentCommit(), finished: new Date().toISOString().slice(0, 19) + 'Z', seconds: Math.round(seconds * 100) / 100 };
+/** The provenance of runs computed together (one batch: one time); each run then adds its seed with `ofRun`. */
+export function provenance(device: string, seconds: number): Omit<RunProvenance, 'seed'> {
+  return { device, commit: currentCommit(), version: VERSION, finished: new Date().toISOString().slice(0, 19) + 'Z', seconds: Math.round(seconds * 100) / 100 };
+}
+
+/** One run's provenance: its batch's, with the run's seed. */
+export function ofRun(batch: Omit<RunProvenance, 'seed'>, seed: number): RunProvenance {
+  return { ...batch, seed };
 }
 
 /** Markdown lines: the devices, dates, commits and compute time of a set of runs. */
@@ -47,7 +60,8 @@ export function provenanceLines(runs: readonly RunProvenance[]): string[] {
     const batch = `${r.device}|${r.finished}|${r.seconds}|${r.commit}`;
     if (!counted.has(batch)) e.seconds += r.seconds;
     counted.add(batch);
-    e.commits.add(r.commit);
+    // journal lines written before provenance recorded the version have none
+    e.commits.add(r.version ? `${r.commit} (version ${r.version})` : r.commit);
     if (r.finished < e.first) e.first = r.finished;
     if (r.finished > e.last) e.last = r.finished;
     by.set(r.device, e);

@@ -13,7 +13,7 @@ import { YACHT_SAMPLE_FILE } from '../fixtures.js';
 import { lineFigure, panels } from '../report/figures.js';
 import { RunJournal, type JsonValue } from '../runs/journal.js';
 import { createOutputDirs } from '../cli/paths.js';
-import { provenance, provenanceLines, type RunProvenance } from './provenance.js';
+import { ofRun, provenance, provenanceLines, type RunProvenance } from './provenance.js';
 import { writeFigure, writeReport, type ReportIo } from './report.js';
 
 /** Where a data set's splits come from: the standard split files, or (the shipped yacht) generated 90/10 splits. */
@@ -102,7 +102,7 @@ export async function reproduceUci(p: UciPlan, journal: RunJournal<JsonValue>, i
     const run = provenance(io.device, (performance.now() - t0) / 1000);
     createOutputDirs(p.out);
     missing.forEach((m, g) => {
-      const rec: RunRecord = { ...results[g]!, epochs, run };
+      const rec: RunRecord = { ...results[g]!, epochs, run: ofRun(run, m.seed) };
       journal.append(m.unit, rec as unknown as JsonValue);
     });
     io.log(`${src.name}: ${missing.length} runs recorded in ${journal.path}`);

@@ -1,7 +1,7 @@
 // A run journal: long multi-unit runs (uci: data set × α × split; later `reproduce`)
 // append each finished unit to a JSON-lines file the moment it completes, so a failure in
 // unit 23 leaves 22 results on disk, and a re-run with the same options skips what is done.
-//   line 1   {"journal":"alphadrop-runs-1","version":…,"options":{…}}   what the results depend on
+//   line 1   {"journal":"alphadrop-runs-1","version":…,"seed":…,"options":{…}}   what the results depend on
 //   then     {"unit":{"dataset":"yacht","alpha":0.5,"split":3},"result":{…}}
 // A re-run with different options is refused (its results would mix with the old ones).
 // Each line is written with one write and fsync'd; a torn last line (a crash mid-write) is
@@ -44,6 +44,11 @@ export function firstNonFinite(v: unknown, path = ''): string | null {
       if (r) return r;
     }
   return null;
+}
+
+/** The seed a set of options names (docs/determinism.md: results record it), else null. */
+export function seedOf(options: Record<string, unknown>): number | null {
+  return typeof options.seed === 'number' ? options.seed : null;
 }
 
 export class RunJournal<R extends JsonValue> {
@@ -120,7 +125,7 @@ export class RunJournal<R extends JsonValue> {
     if (bad) throw new ValueError(`journal ${this.path}: unit ${canonicalJson(unit)}`, 'finite results', bad);
     if (this.torn) truncateSync(this.path, this.validBytes);
     let text = '';
-    if (!this.hasHeader) text += JSON.stringify({ journal: JOURNAL_FORMAT, version: VERSION, options: this.options }) + '\n';
+    if (!this.hasHeader) text += JSON.stringify({ journal: JOURNAL_FORMAT, version: VERSION, seed: seedOf(this.options), options: this.options }) + '\n';
     text += JSON.stringify({ unit, result }) + '\n';
     const fd = openSync(this.path, 'a');
     try {
