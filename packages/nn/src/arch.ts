@@ -244,24 +244,31 @@ export function mlpArchitecture(sizes: readonly number[], opts: { dropout?: numb
 /**
  * The paper's MNIST CNN (spec §b.3, the authors' `get_logit_cnn_layers`): conv 32@3×3
  * (valid) → ReLU → conv 32@3×3 → ReLU → max-pool 2×2 → flatten → dropout → dense 100 →
- * ReLU → dropout → dense 10; no dropout before the convolutions. Inputs [N, 784].
+ * ReLU → dropout → dense 10; no dropout before the convolutions. Inputs [N, 784]; with
+ * `image` [channels, height, width] (each side ≥ 6) and `classes`, the same layers for
+ * other images (`alphadrop train --conv paper-cnn`).
  */
-export function paperCnnArchitecture(opts: { dropout?: number } = {}): Architecture {
+export function paperCnnArchitecture(opts: { dropout?: number; image?: readonly [number, number, number]; classes?: number } = {}): Architecture {
   const rate = checkRate('paperCnn: dropout', opts.dropout ?? 0.5);
   const drop: LayerSpec[] = rate > 0 ? [{ kind: 'dropout', rate }] : [];
+  const [c, h, w] = opts.image ?? [1, 28, 28];
+  [c, h, w].forEach((v, i) => positiveInt(ValueError, `paperCnn: image[${i}]`, v));
+  if (h < 6 || w < 6) throw new ValueError('paperCnn: image', 'height and width ≥ 6 (two 3×3 convolutions and a 2×2 pool)', `${h}×${w}`);
+  const classes = positiveInt(ValueError, 'paperCnn: classes', opts.classes ?? 10);
+  const pooled = 32 * Math.floor((h - 4) / 2) * Math.floor((w - 4) / 2);
   return [
-    { kind: 'reshape', shape: [1, 28, 28] },
-    { kind: 'conv2d', inChannels: 1, outChannels: 32, kernel: 3, stride: 1, padding: 0 },
+    { kind: 'reshape', shape: [c, h, w] },
+    { kind: 'conv2d', inChannels: c, outChannels: 32, kernel: 3, stride: 1, padding: 0 },
     { kind: 'relu' },
     { kind: 'conv2d', inChannels: 32, outChannels: 32, kernel: 3, stride: 1, padding: 0 },
     { kind: 'relu' },
     { kind: 'maxpool2d', kernel: 2, stride: 2 },
     { kind: 'flatten' },
     ...drop,
-    { kind: 'linear', in: 32 * 12 * 12, out: 100 },
+    { kind: 'linear', in: pooled, out: 100 },
     { kind: 'relu' },
     ...drop,
-    { kind: 'linear', in: 100, out: 10 },
+    { kind: 'linear', in: 100, out: classes },
   ];
 }
 

@@ -15,13 +15,16 @@ export { Optimizer, schedules, type OptimizerOptions, type Schedule } from './op
 export { fit, epochPermutation, type FitOptions, type FitResult, type Callback, type EpochLogs, type DeviceData } from './train/fit.js';
 export type { LogMode } from './train/progress.js';
 export * from './data/mnist.js';
+export * from './data/csv.js';
+export * from './data/npy.js';
+export * from './data/table.js';
 export * from './data/batches.js';
 export * from './checkpoint/safetensors.js';
 export { trainStep, type LossFn, type TrainStepOptions, type TrainStepResult } from './train/step.js';
 export { TracedTrainStep, type BatchOf, type TracedStepResult } from './train/traced-step.js';
 export {
   checkpointEntries, restoreCheckpoint, readCheckpointMetadata, modelFromCheckpoint, CHECKPOINT_FORMAT,
-  type TrainingState, type CheckpointMetadata, type Normalisation, type LoadOptions,
+  type TrainingState, type CheckpointMetadata, type DataColumns, type Normalisation, type LoadOptions,
 } from './checkpoint/checkpoint.js';
 export {
   mlp, buildModel, describeModel, describeArchitecture, dropoutRates, withDropoutRate, mlpArchitecture, paperCnnArchitecture, paperCnn,

@@ -9,3 +9,4 @@ export * from './data/cache-node.js';
 export * from './data/fetch-node.js';
 export * from './checkpoint/safetensors-node.js';
 export { saveCheckpoint, loadCheckpoint, loadModelFromCheckpoint, readCheckpointMetadataFile } from './checkpoint/checkpoint-node.js';
+export * from './data/table-node.js';

@@ -101,7 +101,8 @@ function diagnose(cmd: CommandSpec, args: string[], all: readonly CommandSpec[],
     if (!f) {
       const near = suggestion(t.name, flags.map((x) => x.name), '--');
       const elsewhere = all.filter((c) => c.flags.some((x) => x.name === t.name)).map((c) => c.name);
-      const hint = near ?? (elsewhere.length > 0 ? `${t.rawName} is a flag of ${elsewhere.join(', ')}, not of ${cmd.name}` : `see alphadrop help ${cmd.name}`);
+      // an exact flag of another command says more than a near spelling of one of this command's
+      const hint = elsewhere.length > 0 ? `${t.rawName} is a flag of ${elsewhere.join(', ')}, not of ${cmd.name}` : near ?? `see alphadrop help ${cmd.name}`;
       return new ValueError(where, `one of its flags (${flags.map((x) => `--${x.name}`).join(', ')})`, t.rawName, hint);
     }
     if (f.kind === 'boolean') {

@@ -77,6 +77,8 @@ export interface UciOptions {
    * Σ_i p_i‖W_i‖²/(2N) (p_i the keep probability of the dropout feeding layer i); or a fixed λ.
    */
   weightDecay: number | 'prior';
+  /** The network (inputs → 1); default uciArchitecture's one hidden layer (own-data training passes its own). */
+  architecture?: Architecture;
 }
 
 export const UCI_DEFAULTS: Omit<UciOptions, 'hidden'> = { samples: 10, testSamples: 100, dropout: 0.05, epochs: 500, batchSize: 32, lr: 1e-3, weightDecay: 'prior' };
@@ -106,12 +108,16 @@ export const uciArchitecture = (inputs: number, o: Pick<UciOptions, 'hidden' | '
 
 /**
  * Trains the members (all splits of one data set: equal training-set sizes) as one batch and
- * scores each on its test set. `onEpoch` sees each epoch's mean summed loss.
+ * scores each on its test set. `onEpoch` sees each epoch's mean summed loss; `onMember` each
+ * trained member as a lone model (e.g. to save it) before it is disposed.
  */
-export async function runUciBatch(members: readonly UciMember[], o: UciOptions, onEpoch?: (epoch: number, loss: number, seconds: number) => void): Promise<UciResult[]> {
+export async function runUciBatch(
+  members: readonly UciMember[], o: UciOptions, onEpoch?: (epoch: number, loss: number, seconds: number) => void,
+  onMember?: (g: number, model: GaussianRegressor, result: UciResult) => Promise<void>,
+): Promise<UciResult[]> {
   const G = members.length;
   const { inputs, nTrain } = members[0]!.split;
-  const arch = uciArchitecture(inputs, o);
+  const arch = o.architecture ?? uciArchitecture(inputs, o);
   const seeds = members.map((m) => m.seed);
   const alphas = members.map((m) => m.alpha);
   const scale = logTauScale(o.lr, o.epochs * Math.ceil(nTrain / o.batchSize));
@@ -158,7 +164,9 @@ export async function runUciBatch(members: readonly UciMember[], o: UciOptions, 
         xt.dispose();
         const tau = Math.exp(logTau[g]!);
         const r = regressionMetrics(samples, o.testSamples, m.split.yTestRaw, m.split.yMean, m.split.yStd, tau);
-        results.push({ rmse: r.rmse, logLikelihood: r.logLikelihood, tau, logTau: logTau[g]!, logTauDrift: logTau[g]! - before[g]!, logTauCurve: curves[g]!, logTauEvery: every, logTauScale: scale });
+        const result: UciResult = { rmse: r.rmse, logLikelihood: r.logLikelihood, tau, logTau: logTau[g]!, logTauDrift: logTau[g]! - before[g]!, logTauCurve: curves[g]!, logTauEvery: every, logTauScale: scale };
+        await onMember?.(g, lone, result);
+        results.push(result);
       } finally {
         lone.dispose();
       }

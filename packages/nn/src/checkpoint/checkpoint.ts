@@ -9,6 +9,8 @@
 //   alpha, samples the BB-α settings, when the caller gives them
 //   normalisation  {inputMean, inputStd, targetMean, targetStd}, when given (UCI)
 //   tau            learned Gaussian precision, when given
+//   data           {task, features, target, classes?} for a model of a user's own table:
+//                  the feature columns by name and order, the target column, the class labels
 //   rule           the optimizer's update rule, with its slots
 // With the counter-based RNG (masks are functions of key and step) that is the whole
 // training state: resuming is bit-exact, and modelFromCheckpoint rebuilds the model from
@@ -33,6 +35,16 @@ export interface Normalisation {
   targetStd?: number;
 }
 
+/** The table a model was trained on (`alphadrop train --data`): what `predict` needs to read new rows. */
+export interface DataColumns {
+  task: 'regression' | 'classification';
+  /** Feature column names, in the order of the model's inputs. */
+  features: string[];
+  target: string;
+  /** Class labels in class-index order (classification). */
+  classes?: string[];
+}
+
 /** What a checkpoint records about the run besides the tensors. */
 export interface TrainingState {
   seed: number;
@@ -44,6 +56,7 @@ export interface TrainingState {
   samples?: number;
   normalisation?: Normalisation;
   tau?: number;
+  data?: DataColumns;
 }
 
 /** The metadata of a format-2 checkpoint, parsed and validated. */
@@ -84,6 +97,22 @@ function checkState(state: TrainingState): void {
     for (const k of ['inputMean', 'inputStd'] as const) if (n[k] !== undefined) need(n[k]!.every(Number.isFinite), `normalisation.${k}`, 'finite numbers', n[k]);
     for (const k of ['targetMean', 'targetStd'] as const) if (n[k] !== undefined) need(Number.isFinite(n[k]), `normalisation.${k}`, 'a finite number', n[k]);
   }
+  if (state.data) parseDataColumns(JSON.parse(JSON.stringify(state.data)), `${where}: data`, ValueError);
+}
+
+/** Validates the data field (on save as a ValueError, on load as a DataError naming the file). */
+function parseDataColumns(v: unknown, where: string, Err: typeof DataError | typeof ValueError): DataColumns {
+  const o = v as Record<string, unknown>;
+  const names = (x: unknown) => Array.isArray(x) && x.length > 0 && x.every((e) => typeof e === 'string' && e !== '') && new Set(x).size === x.length;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Err(where, 'an object {task, features, target, classes?}', JSON.stringify(v));
+  const extra = Object.keys(o).filter((k) => !['task', 'features', 'target', 'classes'].includes(k));
+  if (extra.length > 0) throw new Err(where, 'only task, features, target, classes', `field ${JSON.stringify(extra[0])}`);
+  if (o.task !== 'regression' && o.task !== 'classification') throw new Err(`${where}.task`, 'regression or classification', JSON.stringify(o.task));
+  if (!names(o.features)) throw new Err(`${where}.features`, 'distinct non-empty column names', JSON.stringify(o.features));
+  if (typeof o.target !== 'string' || o.target === '') throw new Err(`${where}.target`, 'a column name', JSON.stringify(o.target));
+  if (o.task === 'classification' ? !names(o.classes) || (o.classes as string[]).length < 2 : o.classes !== undefined)
+    throw new Err(`${where}.classes`, o.task === 'classification' ? 'at least 2 distinct class labels' : 'no classes for a regression', JSON.stringify(o.classes));
+  return { task: o.task, features: o.features as string[], target: o.target, ...(o.classes !== undefined ? { classes: o.classes as string[] } : {}) };
 }
 
 /** The checkpoint's tensors and metadata (read back from the device). Refuses non-finite values. */
@@ -109,6 +138,7 @@ export async function checkpointEntries(model: Module, optimizer: Optimizer | nu
   if (state.samples !== undefined) metadata.samples = String(state.samples);
   if (state.normalisation) metadata.normalisation = JSON.stringify(state.normalisation);
   if (state.tau !== undefined) metadata.tau = String(state.tau);
+  if (state.data) metadata.data = JSON.stringify(state.data);
   if (optimizer) {
     metadata.rule = optimizer.options.rule;
     // the slots without the optimizer's alignment padding: the format stays one flat run of the parameters
@@ -163,6 +193,7 @@ export function readCheckpointMetadata(file: SafetensorsFile, source = 'checkpoi
   if (m.tau !== undefined) out.tau = finite('tau', (v) => v > 0, 'a finite τ > 0');
   if (m.rule !== undefined) out.rule = m.rule;
   if (m.normalisation !== undefined) out.normalisation = parseNormalisation(json('normalisation'), at('normalisation'));
+  if (m.data !== undefined) out.data = parseDataColumns(json('data'), at('data'), DataError);
   return out;
 }
 

@@ -23,6 +23,8 @@ export interface UciTable {
  * exponent. Number() alone would also take "0x10", "0b1", "Infinity" and "" (as 0).
  */
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** True for a plain decimal number (the tables' one accepted spelling; also used by table.ts). */
+export const isPlainDecimal = (token: string): boolean => DECIMAL.test(token);
 const INDEX = /^\d+$/;
 
 /** Parses data.txt: runs of spaces/tabs separate fields, empty lines are skipped. */

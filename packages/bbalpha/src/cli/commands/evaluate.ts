@@ -13,6 +13,7 @@ import { assertFinite, backendOf, flag, requireDataDir, writeResult, type Comman
 import type { ParsedArgs } from '../parse.js';
 import { checkOutputDir, checkOutputFile, createOutputDirs, writeTextFile } from '../paths.js';
 import { checkpointFlags, describeCheckpoint, openCheckpoint } from './from-checkpoint.js';
+import { ownDataPredictPlan } from './own-data.js';
 
 const DEFAULT_ETAS = Array.from({ length: 26 }, (_, i) => Number((0.02 * i).toFixed(2)));
 
@@ -51,10 +52,21 @@ export const evalCommand: Command = {
 
 export const predictCommand: Command = {
   name: 'predict',
-  summary: 'MC predictive probabilities, entropy and mutual information of test digits (JSON)',
-  flags: [...checkpointFlags(), flag.testSamples(10), flag.limit('the first N test images', 10), flag.dataDir(), flag.out('result file (JSON; default: standard output)'), flag.force(), flag.backend()],
+  summary: 'MC predictions with uncertainty: of test digits (JSON), or of your own rows (--data; CSV or JSON)',
+  flags: [
+    ...checkpointFlags(), flag.testSamples(10), flag.limit('the first N test images', 10), flag.dataDir(),
+    { kind: 'string', name: 'data', meta: 'FILE', help: 'rows to predict (.csv with the model’s feature columns, the target optional) for a model trained with train --data' },
+    { kind: 'number', name: 'samples', meta: 'K', integer: true, min: 1, help: 'with --data: MC samples per row (default --test-samples)' },
+    { kind: 'enum', name: 'format', values: ['csv', 'json'], help: 'with --data: output format (default csv, json for an --out ending in .json)' },
+    flag.out('result file (default: standard output)'), flag.force(), flag.backend(),
+  ],
   check(args) {
     const ckpt = openCheckpoint(args);
+    if (args.given('data')) {
+      if (args.given('data-dir') || args.given('limit')) throw new ValueError(args.given('limit') ? '--limit' : '--data-dir', 'no MNIST flags with --data', 'both');
+      return ownDataPredictPlan(args, ckpt);
+    }
+    for (const name of ['samples', 'format']) if (args.given(name)) throw new ValueError(`--${name}`, `--${name} only with --data FILE`, `--${name}`);
     const out = outputFile(args, ckpt.path);
     const dir = requireDataDir(args);
     return {

@@ -12,6 +12,7 @@ import { assertFinite, backendOf, flag, requireDataDir, writeResult, type Comman
 import type { Flag } from '../flags.js';
 import type { ParsedArgs } from '../parse.js';
 import { checkOutputFile, createOutputDirs } from '../paths.js';
+import { checkDataMode, ownDataTrainFlags, ownDataTrainPlan } from './own-data.js';
 
 const MNIST_PIXELS = 784;
 const MNIST_CLASSES = 10;
@@ -83,7 +84,7 @@ export const mnistCommand: Command = {
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'train on MNIST and save a self-describing checkpoint',
-  flags: trainFlags(flag.out('checkpoint file (safetensors)', 'alphadrop-mnist.safetensors')),
-  check: (args) => plan(args, true),
+  summary: 'train on MNIST, or on your own CSV/NPY/IDX data (--data), and save a self-describing checkpoint',
+  flags: [...trainFlags(flag.out('checkpoint file (safetensors; with --data default alphadrop-model.safetensors, and a .json result beside it)', 'alphadrop-mnist.safetensors')), ...ownDataTrainFlags()],
+  check: (args) => (checkDataMode(args) ? ownDataTrainPlan(args) : plan(args, true)),
 };
