@@ -6,9 +6,10 @@
 //   alphadrop mnist    BB-α on full MNIST (--data-dir), MC evaluation
 //   alphadrop reproduce uci|mnist-mlp|mnist-cnn|adversarial|runtime|ood|calibration|all
 //                      the paper's experiments, resumable, into results/<experiment>/
-//   alphadrop train    train on MNIST and save a self-describing checkpoint
+//   alphadrop train    train on MNIST, or on your own table (--data), and save a self-describing checkpoint
 //   alphadrop eval     evaluate a checkpoint on the MNIST test set
-//   alphadrop predict  MC predictive probabilities, entropy and MI for test digits (JSON)
+//   alphadrop predict  MC predictive probabilities, entropy and MI for test digits (JSON), or
+//                      the predictive mean and uncertainty of your own rows (--data: CSV or JSON)
 //   alphadrop attack   FGS η sweep against a checkpoint: JSON and an SVG plot
 //   alphadrop ood      out-of-distribution AUROC (entropy, MI): MNIST against Fashion-MNIST
 //   alphadrop calibration  ECE, Brier and reliability bins of checkpoints on MNIST
