@@ -51,12 +51,16 @@ const distName = (file) => /^\.\/dist\/(.+)\.js$/.exec(file)?.[1];
  */
 function entryNames(pkg) {
   const swapped = Object.entries(pkg.browser ?? {}).filter(([from]) => from.startsWith('./dist/')).flat();
-  const targets = [...Object.values(pkg.exports ?? {}).map((e) => e.import), ...Object.values(pkg.bin ?? {}), ...swapped];
+  const targets = [...codeExports(pkg).map(([, e]) => e.import), ...Object.values(pkg.bin ?? {}), ...swapped];
   return [...new Set(targets.map(distName).filter((n) => n !== undefined))];
 }
 /** [subpath ("" or "/backend"), declaration file relative to the package] per "exports" entry. */
 function exportedDeclarations(pkg) {
-  return Object.entries(pkg.exports ?? {}).map(([key, e]) => [key.slice(1), e.types.slice(2)]);
+  return codeExports(pkg).map(([key, e]) => [key.slice(1), e.types.slice(2)]);
+}
+/** The "exports" entries with conditions (types, import...); "./package.json" maps to a plain path. */
+function codeExports(pkg) {
+  return Object.entries(pkg.exports ?? {}).filter(([, e]) => typeof e === 'object' && e !== null);
 }
 const nodeBuiltins = [...builtinModules.flatMap((m) => [m, `${m}/*`]), 'node:*'];
 
