@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite on a fresh clone of a Debian bookworm machine.
-#   1. installs what the suites need when it is missing: Chromium (the browser suite),
+#   1. installs what the suites need when it is missing: Chromium (the browser suite), redis-server (the sweep suite),
 #      Mesa's lavapipe Vulkan driver from bookworm-backports (WebGPU in Node: Dawn needs
 #      Mesa 25; bookworm's own 22.3 is too old), Debian's Fashion-MNIST, and node_modules.
 #      apt runs as root, or through sudo with a message first; with neither, the script
@@ -43,11 +43,14 @@ fi
 need_chromium=0
 CHROMIUM=${CHROMIUM_PATH:-/usr/bin/chromium} # where test/browser/chromium.test.ts looks
 [ -x "$CHROMIUM" ] || need_chromium=1
+need_redis=0 # test/sweep starts its own redis-server (never the system service)
+command -v redis-server >/dev/null 2>&1 || need_redis=1
 need_fashion=0
 [ -f "$FASHION_DIR/t10k-labels-idx1-ubyte.gz" ] || need_fashion=1
 
 apt_packages=()
 [ $need_chromium -eq 1 ] && apt_packages+=(chromium)
+[ $need_redis -eq 1 ] && apt_packages+=(redis-server)
 [ $need_fashion -eq 1 ] && apt_packages+=(dataset-fashion-mnist)
 
 # The command that adds bookworm-backports, derived from the machine's own Debian source
@@ -73,6 +76,7 @@ if [ $need_mesa -eq 1 ] || [ ${#apt_packages[@]} -gt 0 ]; then
   step "system packages"
   [ $need_mesa -eq 1 ] && echo "missing: Mesa $MESA_MIN lavapipe ($why_mesa)"
   [ $need_chromium -eq 1 ] && echo "missing: chromium at $CHROMIUM (the browser suite drives it)"
+  [ $need_redis -eq 1 ] && echo "missing: redis-server (the sweep suite starts one on 127.0.0.1)"
   [ $need_fashion -eq 1 ] && echo "missing: dataset-fashion-mnist (no $FASHION_DIR)"
   command -v apt-get >/dev/null 2>&1 \
     || die "no apt-get: this script installs the system packages on Debian bookworm only; install the above by hand"
@@ -107,6 +111,7 @@ if [ $need_mesa -eq 1 ] || [ ${#apt_packages[@]} -gt 0 ]; then
     done
     [ -f "$LVP_ICD" ] || die "mesa-vulkan-drivers installed but $LVP_ICD is still missing"
     [ -x "$CHROMIUM" ] || die "chromium installed but $CHROMIUM is still missing"
+    command -v redis-server >/dev/null 2>&1 || die "redis-server installed but not on PATH"
   fi
 fi
 

@@ -125,7 +125,10 @@ describe('the packed packages, installed into an empty project', () => {
     const builtins = new Set(builtinModules);
     for (const p of PACKAGES) {
       const dir = join(project, 'node_modules', '@alphadrop', p);
-      const { name, dependencies = {} } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string> };
+      // an optional peer (bbalpha's `sweep` and `worker` commands import @alphadrop/sweep when asked) is declared too
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string>; peerDependencies?: Record<string, string> };
+      const { name } = pkg;
+      const dependencies = { ...pkg.dependencies, ...pkg.peerDependencies };
       const imported = new Set<string>();
       for (const file of jsFiles(join(dir, 'dist'))) {
         for (const m of readFileSync(file, 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^import\s*)["']([^"'./][^"']*)["']/gm)) {

@@ -1,6 +1,7 @@
 // The command line's driver: parse (strict), check (every flag, path and input the
 // command can check without computing), start the backend, run.
 
+import { StateError } from '@alphadrop/core';
 import { selectBackend } from '../backend-select.js';
 import type { Command, Io } from './common.js';
 import { dataCommand } from './commands/data.js';
@@ -15,6 +16,25 @@ import { parseCommandLine } from './parse.js';
 
 export const COMMANDS: readonly Command[] = [demoCommand, mnistCommand, reproduceCommand, trainCommand, evalCommand, predictCommand, attackCommand, oodCommand, calibrationCommand, dataCommand];
 
+/**
+ * `alphadrop sweep` and `alphadrop worker` live in the optional package @alphadrop/sweep
+ * (BullMQ and Redis stay out of this package and of the browser bundles); it is imported
+ * only when one of them is asked for.
+ */
+async function loadSweep(): Promise<{ main(argv: readonly string[], io: Io): Promise<number> }> {
+  try {
+    return await import('@alphadrop/sweep/cli');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((e as Error).message).includes('@alphadrop/sweep'))
+      throw new StateError('alphadrop sweep / worker', 'the package @alphadrop/sweep installed beside @alphadrop/bbalpha (it brings BullMQ)', 'no such package', 'install @alphadrop/sweep');
+    // the package ships TypeScript sources: it runs through scripts/run-ts.mjs, not from a build
+    if (code === 'ERR_UNKNOWN_FILE_EXTENSION')
+      throw new StateError('alphadrop sweep / worker', '@alphadrop/sweep run from its sources', `a built alphadrop (${(e as Error).message})`, 'node scripts/run-ts.mjs packages/bbalpha/src/cli.ts sweep ...');
+    throw e;
+  }
+}
+
 const consoleIo: Io = { log: (line) => console.log(line) };
 
 /**
@@ -23,6 +43,7 @@ const consoleIo: Io = { log: (line) => console.log(line) };
  * before any work.
  */
 export async function main(argv: readonly string[], io: Io = consoleIo): Promise<number> {
+  if (argv[0] === 'sweep' || argv[0] === 'worker') return (await loadSweep()).main(argv, io);
   const line = parseCommandLine(argv, COMMANDS, 'demo');
   if (line.kind === 'help') {
     io.log(helpText(COMMANDS, line.topic));

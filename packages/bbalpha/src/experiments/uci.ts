@@ -112,7 +112,7 @@ export const uciArchitecture = (inputs: number, o: Pick<UciOptions, 'hidden' | '
  * trained member as a lone model (e.g. to save it) before it is disposed.
  */
 export async function runUciBatch(
-  members: readonly UciMember[], o: UciOptions, onEpoch?: (epoch: number, loss: number, seconds: number) => void,
+  members: readonly UciMember[], o: UciOptions, onEpoch?: (epoch: number, loss: number, seconds: number) => void | Promise<void>,
   onMember?: (g: number, model: GaussianRegressor, result: UciResult) => Promise<void>,
 ): Promise<UciResult[]> {
   const G = members.length;
@@ -146,7 +146,7 @@ export async function runUciBatch(
           const v = await readLogTau(model);
           curves.forEach((c, g) => c.push(v[g]!));
         }
-        onEpoch?.(epoch, logs.loss, logs.seconds);
+        await onEpoch?.(epoch, logs.loss, logs.seconds);
       },
     });
     const logTau = await readLogTau(model);

@@ -60,9 +60,19 @@ export interface UciPlan {
 const protocolEpochs = (name: string) => (name === 'protein-tertiary-structure' ? 100 : 500);
 const protocolHidden = (name: string) => (name === 'protein-tertiary-structure' ? 100 : 50);
 
-interface RunRecord extends UciResult {
+/** One run of the table: a data set's split trained with one α (a type, so it is a journal Unit). */
+export type UciUnit = { dataset: string; alpha: number; split: number };
+
+/** What the journal keeps of a finished run. */
+export interface UciRunRecord extends UciResult {
   epochs: number;
   run: RunProvenance;
+}
+
+/** The lookup a report is written from (a RunJournal, or the results a sweep collected). */
+export interface UciRecords {
+  get(unit: UciUnit): JsonValue | undefined;
+  entries(): readonly { result: JsonValue }[];
 }
 
 export function uciJournalOptions(p: UciPlan): Record<string, JsonValue> {
@@ -78,13 +88,33 @@ export function openUciJournal(p: UciPlan): RunJournal<JsonValue> {
   return RunJournal.open<JsonValue>(join(p.out, 'runs.jsonl'), uciJournalOptions(p));
 }
 
+/**
+ * Trains `units` (all of data set `src`) as one model batch and returns their records in
+ * the order given. A batch trains each model exactly as alone, so a unit's record is the
+ * same whichever units share its batch (timings and provenance aside): `reproduce` batches
+ * a data set's missing runs, a sweep worker trains one unit per job. `onEpoch` may return a
+ * promise (a worker gives its event loop a turn there).
+ */
+export async function runUciUnits(
+  p: Pick<UciPlan, 'epochs' | 'hidden' | 'seed' | 'options'>, src: UciSource, units: readonly UciUnit[], device: string,
+  onEpoch?: (epoch: number, epochs: number, loss: number, seconds: number) => void | Promise<void>,
+): Promise<UciRunRecord[]> {
+  const members: UciMember[] = units.map((u) => ({ split: src.split(u.split), alpha: u.alpha, seed: p.seed + u.split }));
+  const epochs = p.epochs ?? protocolEpochs(src.name);
+  const o: UciOptions = { ...p.options, epochs, hidden: p.hidden ?? protocolHidden(src.name) };
+  const t0 = performance.now();
+  const results = await runUciBatch(members, o, (e, loss, sec) => onEpoch?.(e, epochs, loss, sec));
+  const run = provenance(device, (performance.now() - t0) / 1000);
+  return members.map((m, g) => ({ ...results[g]!, epochs, run: ofRun(run, m.seed) }));
+}
+
 export async function reproduceUci(p: UciPlan, journal: RunJournal<JsonValue>, io: ReportIo): Promise<void> {
   for (const src of p.sources) {
-    const missing: (UciMember & { unit: { dataset: string; alpha: number; split: number } })[] = [];
+    const missing: UciUnit[] = [];
     for (let s = 0; s < src.splits; s++)
       for (const alpha of p.alphas) {
         const unit = { dataset: src.name, alpha, split: s };
-        if (journal.get(unit) === undefined) missing.push({ unit, split: src.split(s), alpha, seed: p.seed + s });
+        if (journal.get(unit) === undefined) missing.push(unit);
       }
     const done = src.splits * p.alphas.length - missing.length;
     if (missing.length === 0) {
@@ -92,19 +122,13 @@ export async function reproduceUci(p: UciPlan, journal: RunJournal<JsonValue>, i
       continue;
     }
     const epochs = p.epochs ?? protocolEpochs(src.name);
-    const o: UciOptions = { ...p.options, epochs, hidden: p.hidden ?? protocolHidden(src.name) };
     io.log(`${src.name}: training ${missing.length} models as one batch (${done} done earlier), ${epochs} epochs`);
-    const t0 = performance.now();
     const every = Math.max(1, Math.round(epochs / 10));
-    const results = await runUciBatch(missing, o, (e, loss, sec) => {
+    const records = await runUciUnits(p, src, missing, io.device, (e, _epochs, loss, sec) => {
       if (e % every === 0 || e === epochs) io.log(`  ${src.name} epoch ${e}/${epochs}: mean summed loss ${loss.toFixed(3)} (${sec.toFixed(2)} s)`);
     });
-    const run = provenance(io.device, (performance.now() - t0) / 1000);
     createOutputDirs(p.out);
-    missing.forEach((m, g) => {
-      const rec: RunRecord = { ...results[g]!, epochs, run: ofRun(run, m.seed) };
-      journal.append(m.unit, rec as unknown as JsonValue);
-    });
+    missing.forEach((unit, g) => journal.append(unit, records[g] as unknown as JsonValue));
     io.log(`${src.name}: ${missing.length} runs recorded in ${journal.path}`);
   }
   await writeUciReport(p, journal, io);
@@ -113,16 +137,20 @@ export async function reproduceUci(p: UciPlan, journal: RunJournal<JsonValue>, i
 interface Cell {
   dataset: string;
   alpha: number;
-  runs: RunRecord[];
+  runs: UciRunRecord[];
 }
 
-/** summary.json, README.md and figures from the journal (results only: no timings). */
-async function writeUciReport(p: UciPlan, journal: RunJournal<JsonValue>, io: ReportIo): Promise<void> {
+/**
+ * summary.json, README.md and figures from every (data set, split, α) of the plan (results
+ * only: no timings). `records` is the plan's journal, or the same records gathered elsewhere
+ * (`alphadrop sweep collect`): equal records, equal summary.json and figures.
+ */
+export async function writeUciReport(p: UciPlan, records: UciRecords, io: ReportIo): Promise<void> {
   const cells: Cell[] = [];
   for (const src of p.sources)
     for (const alpha of p.alphas) {
-      const runs: RunRecord[] = [];
-      for (let s = 0; s < src.splits; s++) runs.push(journal.get({ dataset: src.name, alpha, split: s }) as unknown as RunRecord);
+      const runs: UciRunRecord[] = [];
+      for (let s = 0; s < src.splits; s++) runs.push(records.get({ dataset: src.name, alpha, split: s }) as unknown as UciRunRecord);
       cells.push({ dataset: src.name, alpha, runs });
     }
   const DRIFT = 0.05;
@@ -163,7 +191,7 @@ async function writeUciReport(p: UciPlan, journal: RunJournal<JsonValue>, io: Re
   await writeFigure(p.out, 'uci-log-tau.svg', tauCurves);
   await writeFigure(p.out, 'uci-ll.svg', byAlpha('logLikelihood'));
   await writeFigure(p.out, 'uci-rmse.svg', byAlpha('rmse'));
-  const runs = journal.entries().map((e) => (e.result as unknown as RunRecord).run);
+  const runs = records.entries().map((e) => (e.result as unknown as UciRunRecord).run);
   writeReport(p.out, {
     summary: { experiment: 'uci', options: uciJournalOptions(p), tauConvergedEverywhere: allConverged, cells: summary },
     readme: [

@@ -13,7 +13,7 @@ import { loadFashionMnist, loadMnist } from '@alphadrop/nn/node';
 import { UCI_DEFAULTS } from '../../experiments/uci.js';
 import { openModelJournal, reproduceModelExperiment, type ModelExperiment, type ModelExperimentPlan } from '../../reproduce/adversarial.js';
 import { openMnistJournal, reproduceMnist, type MnistExperiment, type MnistPlan } from '../../reproduce/mnist.js';
-import { embeddedYachtSource, fileSource, openUciJournal, reproduceUci, type UciSource } from '../../reproduce/uci.js';
+import { embeddedYachtSource, fileSource, openUciJournal, reproduceUci, type UciPlan, type UciSource } from '../../reproduce/uci.js';
 import { backendOf, flag, requireDataDir, type Command, type Plan } from '../common.js';
 import { suggestion, type Flag } from '../flags.js';
 import type { ParsedArgs } from '../parse.js';
@@ -72,8 +72,11 @@ function common(args: ParsedArgs, exp: One) {
 /** What one experiment does once every check passed. */
 type Step = (io: { log(line: string): void }, device: string) => Promise<void>;
 
-function uciStep(args: ParsedArgs): Step {
-  const c = common(args, 'uci');
+/**
+ * The data sets a UCI command line names (--datasets, --splits, --embedded, --data-dir), each
+ * checked; `reproduce uci` and `alphadrop sweep uci` read them alike.
+ */
+export function uciSources(args: ParsedArgs): UciSource[] {
   const embedded = args.boolean('embedded');
   const names = args.strings('datasets');
   const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -98,9 +101,20 @@ function uciStep(args: ParsedArgs): Step {
   }
   // every split this run needs, loaded now: a bad file fails before hours of training
   for (const s of sources) for (let i = 0; i < s.splits; i++) s.split(i);
+  return sources;
+}
+
+/** A UCI plan's options from the flags' values (their keys and order are what summary.json records). */
+export function uciPlanOptions(c: { samples: number; testSamples: number; dropout: number; batchSize: number; lr: number }): UciPlan['options'] {
+  return { ...UCI_DEFAULTS, samples: c.samples, testSamples: c.testSamples, dropout: c.dropout, batchSize: c.batchSize, lr: c.lr };
+}
+
+function uciStep(args: ParsedArgs): Step {
+  const c = common(args, 'uci');
+  const sources = uciSources(args);
   const plan = {
     sources, alphas: c.alphas, out: c.out, seed: c.seed, epochs: c.epochs, hidden: args.optionalNumber('hidden'),
-    options: { ...UCI_DEFAULTS, samples: c.samples, testSamples: c.testSamples, dropout: c.dropout, batchSize: c.batchSize, lr: c.lr },
+    options: uciPlanOptions(c),
   };
   const journal = openUciJournal(plan);
   return (io, device) => reproduceUci(plan, journal, { log: io.log, device });
