@@ -17,28 +17,9 @@
 // Exit status: 0 on success, 1 on any error (printed as `ErrorClass: where: expected …, got …`)
 // and when the demo's checks fail.
 
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { runWhenStarted } from './cli/entry.js';
 import { main } from './cli/main.js';
 
 export { main };
 
-/** Whether node was started on this file: through real paths, since npm installs a bin as a symlink. */
-function startedHere(): boolean {
-  const started = process.argv[1];
-  if (!started) return false;
-  try {
-    return realpathSync(started) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (startedHere() || process.env.ALPHADROP_CLI === '1') {
-  main(process.argv.slice(2)).then((status) => {
-    process.exitCode = status;
-  }, (e: unknown) => {
-    console.error(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
-    process.exit(1);
-  });
-}
+runWhenStarted(import.meta.url, (argv) => main(argv), process.env.ALPHADROP_CLI === '1');

@@ -7,6 +7,8 @@
 export { parseCommandLine, type ParsedArgs } from '../../bbalpha/src/cli/parse.js';
 export type { Flag } from '../../bbalpha/src/cli/flags.js';
 export { helpText } from '../../bbalpha/src/cli/help.js';
+export { runCommandLine } from '../../bbalpha/src/cli/main.js';
+export { runWhenStarted } from '../../bbalpha/src/cli/entry.js';
 export { backendOf, flag, type Command, type Io, type Plan } from '../../bbalpha/src/cli/common.js';
 export { checkOutputDir, createOutputDirs, writeTextFile } from '../../bbalpha/src/cli/paths.js';
 export { reproduceCommand, uciPlanOptions, uciSources } from '../../bbalpha/src/cli/commands/reproduce.js';

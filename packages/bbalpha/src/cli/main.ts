@@ -44,12 +44,21 @@ const consoleIo: Io = { log: (line) => console.log(line) };
  */
 export async function main(argv: readonly string[], io: Io = consoleIo): Promise<number> {
   if (argv[0] === 'sweep' || argv[0] === 'worker') return (await loadSweep()).main(argv, io);
-  const line = parseCommandLine(argv, COMMANDS, 'demo');
+  return runCommandLine(argv, COMMANDS, 'demo', io);
+}
+
+/**
+ * The driver any command set shares (this CLI's, and @alphadrop/sweep's): parse strictly
+ * (`fallback` when no command is named), answer help, check the plan, start the backend it
+ * asks for, run, shut the backend down.
+ */
+export async function runCommandLine(argv: readonly string[], commands: readonly Command[], fallback: string, io: Io): Promise<number> {
+  const line = parseCommandLine(argv, commands, fallback);
   if (line.kind === 'help') {
-    io.log(helpText(COMMANDS, line.topic));
+    io.log(helpText(commands, line.topic));
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === line.args.command.name)!;
+  const command = commands.find((c) => c.name === line.args.command.name)!;
   const plan = command.check(line.args);
   if (plan.backend === null) return (await plan.run(io)) ?? 0;
   const backend = await selectBackend(plan.backend);
