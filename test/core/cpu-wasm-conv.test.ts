@@ -1,5 +1,5 @@
 // The f32 convolution kernels on the WebAssembly SIMD GEMM (packages/core/src/cpu/wasm/conv.ts),
-// merged over the fast kernels as the 'wasm' CPU kind will merge them, against the oracle
+// merged over the fast kernels as the 'wasm' CPU kind merges them, against the oracle
 // (cpu/reference.ts) within the f32 rounding bound of their sums: |Δ| ≤ (R + 3)·2⁻²⁴·Σ|terms|
 // + 2·2⁻²⁴·|result|, R the longest f32 sum (forward: C·KH·KW; input gradient: O·KH·KW;
 // filter gradient: one sample's HO·WO), Σ|terms| computed by the oracle itself on the
@@ -10,13 +10,11 @@
 // the oracle's NaN/Inf pattern; results are deterministic, and per-sample results do not
 // depend on the batch they came in.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DType, HostArray } from '@alphadrop/core';
 import { Prim, allocHost, fastKernels, referenceKernels, shapeRules, type CpuKernel, type CpuOperand, type PrimParams } from '@alphadrop/core/backend';
 import { prng } from '../helpers/gradcheck.js';
+import { ensureWasmKernels, expectClose } from '../helpers/wasm.js';
 
 type ConvPrim = Prim.Conv2d | Prim.Conv2dInputGrad | Prim.Conv2dFilterGrad;
 type Geo = PrimParams[Prim.Conv2d];
@@ -24,11 +22,8 @@ type Dims4 = [number, number, number, number];
 
 let table: { [P in ConvPrim]: CpuKernel<P> };
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const generated = fileURLToPath(new URL('../../packages/core/src/cpu/wasm/gemm-module.generated.ts', import.meta.url));
-
 beforeAll(async () => {
-  if (!existsSync(generated)) execFileSync(process.execPath, ['scripts/build-wasm.mjs'], { cwd: root, stdio: 'inherit' });
+  ensureWasmKernels();
   const { wasmConvKernels } = await import('../../packages/core/src/cpu/wasm/conv.js');
   const merged = { ...fastKernels, ...wasmConvKernels };
   table = {
@@ -54,17 +49,6 @@ const absOf = (o: CpuOperand): CpuOperand => ({ ...o, storage: o.storage.map(Mat
 
 function run<P extends ConvPrim>(kernel: CpuKernel<P>, prim: P, ops: CpuOperand[], params: PrimParams[P]): HostArray {
   return kernel(ops, params, shapeRules[prim](ops, params));
-}
-
-/** Same dtype and length; every element Object.is the oracle's or within tol[i] of it. */
-function expectClose(got: HostArray, want: HostArray, tol: ArrayLike<number> | null, what: string): void {
-  expect(got.constructor, what).toBe(want.constructor);
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i]!, w = want[i]!;
-    if (Object.is(g, w)) continue;
-    if (tol === null || !(Number.isFinite(w) && Math.abs(g - w) <= tol[i]!)) expect.fail(`${what}: element ${i} is ${g}, oracle ${w}, tolerance ${tol?.[i] ?? 0}`);
-  }
 }
 
 /** The wasm table's result against the oracle within the f32 bound for a longest sum of R terms. */

@@ -11,9 +11,6 @@
 // The compiled module is generated (scripts/build-wasm.mjs); a fresh clone that skipped that
 // step gets it built here before the backend is imported.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DeviceError, ValueError, keyFor, type CpuBackend, type DType, type HostArray } from '@alphadrop/core';
 import { Prim, allocHost, shapeRules, splitU64, type CpuOperand, type DropoutParams, type PrimParams } from '@alphadrop/core/backend';
@@ -22,6 +19,7 @@ import { bbAlphaLoss, mcForward } from '@alphadrop/bbalpha';
 import { mcForwardBatch } from '../../packages/bbalpha/src/mc.js';
 import { bbAlphaLossBatch } from '../../packages/bbalpha/src/loss-batch.js';
 import { prng } from '../helpers/gradcheck.js';
+import { ensureWasmKernels, expectClose } from '../helpers/wasm.js';
 
 type Core = typeof import('@alphadrop/core');
 let core: Core;
@@ -29,11 +27,8 @@ let wasm: CpuBackend;
 let oracle: CpuBackend;
 let previous: ReturnType<Core['getBackend']>;
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const generated = fileURLToPath(new URL('../../packages/core/src/cpu/wasm/kernels.generated.ts', import.meta.url));
-
 beforeAll(async () => {
-  if (!existsSync(generated)) execFileSync(process.execPath, ['scripts/build-wasm.mjs'], { cwd: root, stdio: 'inherit' });
+  ensureWasmKernels();
   core = await import('@alphadrop/core');
   previous = core.getBackend();
   wasm = core.cpuBackend('wasm');
@@ -55,17 +50,6 @@ const absOf = (o: CpuOperand): CpuOperand => ({ ...o, storage: o.storage.map(Mat
 
 function run<P extends Prim>(b: CpuBackend, prim: P, ops: CpuOperand[], params: PrimParams[P]): HostArray {
   return b.execute(prim, ops, params, shapeRules[prim](ops, params));
-}
-
-/** Same dtype and length, and every element within tol[i] of the oracle's (Object.is when tol is null). */
-function expectClose(got: HostArray, want: HostArray, tol: ArrayLike<number> | null, what: string): void {
-  expect(got.constructor, what).toBe(want.constructor);
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i]!, w = want[i]!;
-    if (Object.is(g, w)) continue;
-    if (tol === null || !(Math.abs(g - w) <= tol[i]!)) expect.fail(`${what}: element ${i} is ${g}, oracle ${w}, tolerance ${tol?.[i] ?? 0}`);
-  }
 }
 
 /** Matmul or FusedMatmul on 'wasm' against the oracle, within the f32 bound (see the header); exact for f64. */

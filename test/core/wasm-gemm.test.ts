@@ -9,22 +9,17 @@
 // The compiled module is generated (scripts/build-wasm.mjs, run by npm ci); a fresh clone
 // that skipped that step gets it built here before the loader is imported.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, ValueError } from '@alphadrop/core';
 import { Prim, referenceKernels } from '@alphadrop/core/backend';
 import { prng } from '../helpers/gradcheck.js';
+import { ensureWasmKernels } from '../helpers/wasm.js';
 
 type WasmApi = typeof import('../../packages/core/src/cpu/wasm/index.js');
 let api: WasmApi;
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const generated = fileURLToPath(new URL('../../packages/core/src/cpu/wasm/kernels.generated.ts', import.meta.url));
-
 beforeAll(async () => {
-  if (!existsSync(generated)) execFileSync(process.execPath, ['scripts/build-wasm.mjs'], { cwd: root, stdio: 'inherit' });
+  ensureWasmKernels();
   api = await import('../../packages/core/src/cpu/wasm/index.js');
 }, 120_000);
 

@@ -5,15 +5,13 @@
 // Philox, dropout and a few BB-α training steps give the same bits as the caller alone, with
 // more threads than cores too, and the workers demonstrably took pieces.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyFor, type CpuBackend, type HostArray } from '@alphadrop/core';
 import { Prim, philoxFill, shapeRules, type CpuOperand, type PrimParams } from '@alphadrop/core/backend';
 import { buildModel, fit, mlpArchitecture, Optimizer } from '@alphadrop/nn';
 import { bbAlphaLoss, mcForward } from '@alphadrop/bbalpha';
 import { prng } from '../helpers/gradcheck.js';
+import { ensureWasmKernels } from '../helpers/wasm.js';
 
 type Core = typeof import('@alphadrop/core');
 type WasmApi = typeof import('../../packages/core/src/cpu/wasm/index.js');
@@ -22,11 +20,8 @@ let api: WasmApi;
 let wasm: CpuBackend;
 let oracle: CpuBackend;
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const generated = fileURLToPath(new URL('../../packages/core/src/cpu/wasm/kernels.generated.ts', import.meta.url));
-
 beforeAll(async () => {
-  if (!existsSync(generated)) execFileSync(process.execPath, ['scripts/build-wasm.mjs'], { cwd: root, stdio: 'inherit' });
+  ensureWasmKernels();
   core = await import('@alphadrop/core');
   api = await import('../../packages/core/src/cpu/wasm/index.js');
   wasm = core.cpuBackend('wasm');

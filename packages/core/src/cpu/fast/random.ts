@@ -68,42 +68,34 @@ export function philoxWords(out: HostArray | Float64Array, n: number, key: reado
 
 const MEMO_ENTRIES = 6;
 const MEMO_WORDS = 4 << 20; // 16 MiB of u32
+const memo: { key: string; bits: Uint32Array }[] = [];
 
-/** Fills out[0, n) with the Philox words at (key, counter): philoxWords, or another generator of the same bits. */
-export type PhiloxFill = (out: Uint32Array, n: number, key: readonly [number, number], counter: readonly [number, number, number]) => void;
-
-/** The first n words at (key, counter), or with per-slice `keys` each of keys.length equal slices from its own key. */
-export type MaskBits = (n: number, key: readonly [number, number], counter: readonly [number, number, number], keys?: readonly (readonly [number, number])[]) => Uint32Array;
-
-/** A memoised MaskBits over `fill` (see header): arrays are shared and read-only. */
-export function memoMaskBits(fill: PhiloxFill): MaskBits {
-  const memo: { key: string; bits: Uint32Array }[] = [];
-  return (n, k, counter, keys) => {
-    const key = `${keys ? keys.map((s) => `${s[0]}.${s[1]}`).join(',') : `${k[0]}:${k[1]}`}:${counter[0]}:${counter[1]}:${counter[2]}:${n}`;
-    const at = memo.findIndex((e) => e.key === key);
-    if (at >= 0) {
-      const e = memo.splice(at, 1)[0]!;
-      memo.push(e);
-      return e.bits;
-    }
-    const bits = new Uint32Array(n);
-    if (!keys) fill(bits, n, k, counter);
-    else {
-      const S = n / keys.length;
-      keys.forEach((sk, g) => fill(bits.subarray(g * S, (g + 1) * S), S, sk, counter));
-    }
-    if (n <= MEMO_WORDS) {
-      memo.push({ key, bits });
-      let words = 0;
-      for (const e of memo) words += e.bits.length;
-      while (memo.length > MEMO_ENTRIES || words > MEMO_WORDS) words -= memo.shift()!.bits.length;
-    }
-    return bits;
-  };
+/**
+ * The first n Philox words at (key, counter), shared and read-only (see header); with
+ * per-slice `keys` (prims.ts DropoutParams), each of the keys.length equal slices from its own key.
+ */
+export function maskBits(n: number, k: readonly [number, number], counter: readonly [number, number, number], keys?: readonly (readonly [number, number])[]): Uint32Array {
+  const key = `${keys ? keys.map((s) => `${s[0]}.${s[1]}`).join(',') : `${k[0]}:${k[1]}`}:${counter[0]}:${counter[1]}:${counter[2]}:${n}`;
+  const at = memo.findIndex((e) => e.key === key);
+  if (at >= 0) {
+    const e = memo.splice(at, 1)[0]!;
+    memo.push(e);
+    return e.bits;
+  }
+  const bits = new Uint32Array(n);
+  if (!keys) philoxWords(bits, n, k, counter, false);
+  else {
+    const S = n / keys.length;
+    keys.forEach((sk, g) => philoxWords(bits.subarray(g * S, (g + 1) * S), S, sk, counter, false));
+  }
+  if (n <= MEMO_WORDS) {
+    memo.push({ key, bits });
+    let words = 0;
+    for (const e of memo) words += e.bits.length;
+    while (memo.length > MEMO_ENTRIES || words > MEMO_WORDS) words -= memo.shift()!.bits.length;
+  }
+  return bits;
 }
-
-/** The fast kernels' mask bits, from philoxWords. */
-export const maskBits: MaskBits = memoMaskBits((out, n, key, counter) => philoxWords(out, n, key, counter, false));
 
 export const randomBits: CpuKernel<Prim.RandomBits> = (_in, { key, counter, kind }, out) => {
   const n = sizeOfShape(out.shape);
